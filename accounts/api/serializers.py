@@ -1,0 +1,63 @@
+from django.contrib.auth import password_validation
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from accounts.models import User
+from core.api.serializers import BaseModelSerializer
+
+
+class UserSerializer(BaseModelSerializer):
+    """Staff-facing user management; security counters are read-only here."""
+
+    email = serializers.EmailField(
+        max_length=254,
+        validators=[UniqueValidator(queryset=User.objects.all(), lookup="iexact",
+                                    message="A user with this email address already exists.")],
+    )
+    password = serializers.CharField(
+        write_only=True, required=False, style={"input_type": "password"},
+        help_text="Sets a new password; omitted on create means the user cannot sign in "
+                  "with a password until one is set.",
+    )
+    two_factor_enabled = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "email", "password", "first_name", "last_name", "is_active", "is_staff",
+            "is_superuser", "status", "timezone", "language", "avatar_url", "receive_email",
+            "preferences", "metadata", "two_factor_enabled", "login_count",
+            "failed_login_attempts", "locked_until", "last_login", "date_joined",
+        ]
+        read_only_fields = [
+            "is_staff", "is_superuser", "login_count", "failed_login_attempts", "locked_until",
+            "last_login", "date_joined",
+        ]
+
+    def validate_email(self, value: str) -> str:
+        return User.objects.normalize_email(value).lower()
+
+    def validate(self, attrs):
+        password = attrs.pop("password", None)
+        attrs = super().validate(attrs)
+        if password is not None:
+            probe = self.instance or User(**attrs)
+            try:
+                password_validation.validate_password(password, probe)
+            except Exception as exc:
+                raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+            attrs["password"] = password
+        return attrs
+
+    def create(self, validated_data):
+        password = validated_data.pop("password", None)
+        user = User(**validated_data)
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save()
+        return user
+
+    def update(self, instance, validated_data):
+        password = validated_data.pop("password", None)
+        if password:
+            instance.set_password(password)
+        return super().update(instance, validated_data)

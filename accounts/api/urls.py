@@ -1,0 +1,5 @@
+from core.api.routers import router
+
+from .views import UserViewSet
+
+router.register("users", UserViewSet)

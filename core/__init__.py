@@ -1,0 +1,1 @@
+"""Shared kernel: base models, API and admin bases, audit trail, health, gates."""

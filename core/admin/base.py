@@ -1,0 +1,66 @@
+"""ModelAdmin bases: safe on tables of millions of rows.
+
+* no ``COUNT(*)`` of the whole table (``show_full_result_count`` off, bounded paginator);
+* foreign keys in ``list_display`` are joined (``list_select_related``);
+* foreign keys in forms use autocomplete (or a raw id), never a dropdown of every row;
+* append-only models are viewable, never editable.
+"""
+
+from django.contrib import admin
+from django.contrib.admin import widgets
+
+from .paginator import BoundedCountPaginator
+
+
+def _foreign_keys(model):
+    return [f for f in model._meta.fields if f.is_relation and (f.many_to_one or f.one_to_one)]
+
+
+class BaseModelAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    paginator = BoundedCountPaginator
+    list_per_page = 50
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        if not self.list_select_related:
+            shown = set(self.list_display)
+            self.list_select_related = [f.name for f in _foreign_keys(model) if f.name in shown]
+
+    def get_autocomplete_fields(self, request):
+        if self.autocomplete_fields:
+            return self.autocomplete_fields
+        # Decided per request: the related admin may register after this one.
+        return [
+            f.name
+            for f in _foreign_keys(self.model)
+            if f.editable and f.name not in self.raw_id_fields and self._searchable(f.related_model)
+        ]
+
+    def _searchable(self, model) -> bool:
+        related_admin = self.admin_site._registry.get(model)
+        return bool(related_admin and related_admin.search_fields)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if (
+            "widget" not in kwargs
+            and db_field.name not in self.get_autocomplete_fields(request)
+            and db_field.name not in self.radio_fields
+        ):
+            kwargs["widget"] = widgets.ForeignKeyRawIdWidget(
+                db_field.remote_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyModelAdmin(BaseModelAdmin):
+    """For append-only models: list and view, no add, change or delete."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

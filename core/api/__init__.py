@@ -1,0 +1,1 @@
+"""API kernel: the bases every app's ``api/`` package is a few lines on top of."""

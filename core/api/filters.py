@@ -1,0 +1,54 @@
+"""Filterset base: every plain column is filterable with lookups that fit its type."""
+
+import django_filters
+from django.db import models
+
+from core.models import sensitive_fields
+
+# Columns whose values are documents or blobs, not something to filter on.
+UNFILTERABLE = (models.JSONField, models.BinaryField, models.FileField)
+
+_NUMERIC_LOOKUPS = ["exact", "lt", "lte", "gt", "gte", "in"]
+_TEXT_LOOKUPS = ["exact", "iexact", "icontains", "istartswith", "in"]
+
+
+def filterable_fields(model: type[models.Model]) -> list[models.Field]:
+    hidden = sensitive_fields(model)
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not isinstance(f, UNFILTERABLE) and f.name not in hidden
+    ]
+
+
+def lookups_for(field: models.Field) -> list[str]:
+    if field.is_relation:
+        return ["exact", "in", "isnull"] if field.null else ["exact", "in"]
+    if isinstance(field, models.BooleanField):
+        return ["exact", "isnull"] if field.null else ["exact"]
+    if field.choices:
+        return ["exact", "in"]
+    if isinstance(field, models.CharField | models.TextField | models.GenericIPAddressField):
+        return _TEXT_LOOKUPS
+    if isinstance(
+        field,
+        models.IntegerField | models.FloatField | models.DecimalField | models.DateField
+        | models.TimeField | models.DurationField,
+    ):
+        return _NUMERIC_LOOKUPS
+    return ["exact"]
+
+
+class BaseFilterSet(django_filters.FilterSet):
+    """Declare ``Meta.model``; ``Meta.fields`` defaults to every filterable column."""
+
+    @classmethod
+    def get_fields(cls):
+        if cls._meta.fields is None and cls._meta.exclude is None:
+            return {f.name: lookups_for(f) for f in filterable_fields(cls._meta.model)}
+        return super().get_fields()
+
+
+def filterset_for(model: type[models.Model]) -> type[BaseFilterSet]:
+    meta = type("Meta", (), {"model": model})
+    return type(f"{model.__name__}FilterSet", (BaseFilterSet,), {"Meta": meta})

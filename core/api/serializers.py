@@ -1,0 +1,52 @@
+"""Serializer base: the model's own ``full_clean()`` runs on every write."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from core.models import sensitive_fields
+
+
+class BaseModelSerializer(serializers.ModelSerializer):
+    """Validates like the admin does: field, model ``clean()`` and constraint checks.
+
+    Subclasses list ``Meta.fields``; fields named in the model's
+    ``sensitive_fields`` are dropped from output whatever ``fields`` says.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        hidden = sensitive_fields(self.Meta.model)
+        return {name: f for name, f in fields.items() if name not in hidden or f.write_only}
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        many_to_many = {f.name for f in model._meta.many_to_many}
+        values = {k: v for k, v in attrs.items() if k not in many_to_many}
+        if self.instance is None:
+            instance = model(**values)
+        else:
+            instance = model._default_manager.get(pk=self.instance.pk)
+            for name, value in values.items():
+                setattr(instance, name, value)
+        try:
+            # Uniqueness is checked by DRF's own validators, which name the field.
+            instance.full_clean(exclude=self._clean_exclude(), validate_unique=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_as_drf_detail(exc)) from exc
+        return attrs
+
+    def _clean_exclude(self) -> list[str]:
+        # Fields the serializer does not write are not the caller's to fix.
+        writable = {n for n, f in self.fields.items() if not f.read_only}
+        return [f.name for f in self.Meta.model._meta.fields if f.name not in writable]
+
+
+def _as_drf_detail(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {
+            (api_settings.NON_FIELD_ERRORS_KEY if k == "__all__" else k): v
+            for k, v in exc.message_dict.items()
+        }
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}

@@ -1,0 +1,4 @@
+from .resources import AuditEntryViewSet
+from .routers import router
+
+router.register("audit-entries", AuditEntryViewSet)

@@ -1,0 +1,38 @@
+"""Who is acting, from where, under which request id: set per request.
+
+A context variable rather than thread-locals so it stays right under ASGI.
+The audit trail reads it; code outside a request sees ``None``.
+"""
+
+import contextvars
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    ip_address: str | None
+    source: str
+    request: object  # the HttpRequest; the user is resolved lazily from it
+
+    @property
+    def actor(self):
+        user = getattr(self.request, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "synapscale_request_context", default=None
+)
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def activate(ctx: RequestContext) -> contextvars.Token:
+    return _current.set(ctx)
+
+
+def deactivate(token: contextvars.Token) -> None:
+    _current.reset(token)
