@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 # Serializer fields whose representation of a column value is the value itself
 # (orjson writes dates, times, UUIDs and aware UTC datetimes as DRF does).
@@ -81,14 +82,15 @@ def _column_for(model, field) -> tuple[str, str, object] | None:
     if model_field.is_relation:
         return None
     if isinstance(field, serializers.DateTimeField):
-        if settings.TIME_ZONE != "UTC" or field.format not in (None, serializers.ISO_8601):
+        fmt = getattr(field, "format", api_settings.DATETIME_FORMAT)
+        if settings.TIME_ZONE != "UTC" or fmt not in (None, ISO_8601):
             return None  # orjson's ISO output matches DRF's only in UTC
         return (field.field_name, source, None)
     if isinstance(field, serializers.DecimalField):
         return (field.field_name, source, field.to_representation)
-    if isinstance(field, serializers.DateField) and field.format not in (
-        None, serializers.ISO_8601
-    ):
+    if isinstance(field, serializers.DateField) and getattr(
+        field, "format", api_settings.DATE_FORMAT
+    ) not in (None, ISO_8601):
         return None
     if isinstance(field, serializers.ModelField) or not isinstance(field, _PASSTHROUGH):
         return None

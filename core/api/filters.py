@@ -1,6 +1,7 @@
 """Filterset base: every plain column is filterable with lookups that fit its type."""
 
 import django_filters
+from django import forms
 from django.db import models
 
 from core.models import sensitive_fields
@@ -28,7 +29,9 @@ def lookups_for(field: models.Field) -> list[str]:
         return ["exact", "isnull"] if field.null else ["exact"]
     if field.choices:
         return ["exact", "in"]
-    if isinstance(field, models.CharField | models.TextField | models.GenericIPAddressField):
+    if isinstance(field, models.GenericIPAddressField):
+        return ["exact", "in", "istartswith"]
+    if isinstance(field, models.CharField | models.TextField):
         return _TEXT_LOOKUPS
     if isinstance(
         field,
@@ -39,8 +42,27 @@ def lookups_for(field: models.Field) -> list[str]:
     return ["exact"]
 
 
+class IPAddressFilter(django_filters.CharFilter):
+    """Rejects non-addresses with a 400 instead of letting the database choke on them."""
+
+    field_class = forms.GenericIPAddressField
+
+
+class IPAddressInFilter(django_filters.BaseInFilter, IPAddressFilter):
+    pass
+
+
 class BaseFilterSet(django_filters.FilterSet):
     """Declare ``Meta.model``; ``Meta.fields`` defaults to every filterable column."""
+
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        filter_class, params = super().filter_for_lookup(field, lookup_type)
+        if isinstance(field, models.GenericIPAddressField) and lookup_type == "exact":
+            return IPAddressFilter, params
+        if isinstance(field, models.GenericIPAddressField) and lookup_type == "in":
+            return IPAddressInFilter, params
+        return filter_class, params
 
     @classmethod
     def get_fields(cls):

@@ -38,9 +38,12 @@ class BaseModelSerializer(serializers.ModelSerializer):
         return attrs
 
     def _clean_exclude(self) -> list[str]:
-        # Fields the serializer does not write are not the caller's to fix.
+        # Fields the serializer does not write are not the caller's to fix; sensitive
+        # fields (passwords, secrets) are set by dedicated code, not assigned raw.
         writable = {n for n, f in self.fields.items() if not f.read_only}
-        return [f.name for f in self.Meta.model._meta.fields if f.name not in writable]
+        hidden = sensitive_fields(self.Meta.model)
+        return [f.name for f in self.Meta.model._meta.fields
+                if f.name not in writable or f.name in hidden]
 
 
 def _as_drf_detail(exc: DjangoValidationError) -> dict:

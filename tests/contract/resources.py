@@ -1,0 +1,63 @@
+"""Helpers shared by the generic contract tests: payloads derived from factories."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from core import registry
+from tests.factories import factory_for
+
+RESOURCES = registry.api_resources()
+WRITABLE = [r for r in RESOURCES if "create" in r.operations]
+READ_ONLY = [r for r in RESOURCES if "create" not in r.operations]
+
+
+def resource_id(resource) -> str:
+    return resource.basename
+
+
+def list_url(resource) -> str:
+    return reverse(resource.list_url_name)
+
+
+def detail_url(resource, pk) -> str:
+    return reverse(resource.detail_url_name, kwargs={"pk": pk})
+
+
+def make(resource, **kwargs):
+    return factory_for(resource.model)(**kwargs)
+
+
+def writable_payload(resource) -> dict:
+    """A valid create/update body: a fresh factory object's representation, then removed.
+
+    Building it from a real saved object gives valid related ids and formats;
+    deleting it frees unique values for the request to reuse.
+    """
+    obj = make(resource)
+    serializer = resource.viewset.serializer_class(obj)
+    writable = {n for n, f in serializer.fields.items() if not f.read_only}
+    data = {k: v for k, v in serializer.data.items() if k in writable}
+    obj.delete()
+    return data
+
+
+def invalid_value_for(field):
+    """A value the field must reject, or None if it has no generic bad value."""
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        return 2_000_000_000
+    if isinstance(field, serializers.BooleanField):
+        return "perhaps"
+    if isinstance(field, serializers.ChoiceField):
+        return "no-such-choice"
+    if isinstance(field, serializers.DateTimeField | serializers.DateField):
+        return "not-a-date"
+    if isinstance(field, serializers.IntegerField | serializers.FloatField
+                  | serializers.DecimalField):
+        return "not-a-number"
+    if isinstance(field, serializers.EmailField):
+        return "not-an-email"
+    if isinstance(field, serializers.URLField):
+        return "not a url"
+    if isinstance(field, serializers.CharField) and field.max_length:
+        return "x" * (field.max_length + 1)
+    return None
