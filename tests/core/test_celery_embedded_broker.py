@@ -9,13 +9,14 @@ from core.tasks import prune_audit_entries
 
 @pytest.fixture
 def filesystem_broker(tmp_path, monkeypatch):
-    queue, processed = tmp_path / "queue", tmp_path / "processed"
-    queue.mkdir()
-    processed.mkdir()
+    queue, processed, control = (tmp_path / name for name in ("queue", "processed", "control"))
+    for folder in (queue, processed, control):
+        folder.mkdir()
     changes = {
         "broker_url": "filesystem://",
         "broker_transport_options": {"data_folder_in": str(queue), "data_folder_out": str(queue),
-                                     "processed_folder": str(processed)},
+                                     "processed_folder": str(processed),
+                                     "control_folder": str(control)},
         "task_always_eager": False,
     }
     saved = {key: app.conf[key] for key in changes}
