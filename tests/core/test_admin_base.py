@@ -51,3 +51,17 @@ def test_foreign_keys_use_autocomplete_or_raw_id(rf, superuser):
                       widgets.AutocompleteSelect)
     assert isinstance(model_admin.formfield_for_foreignkey(target, request).widget,
                       widgets.ForeignKeyRawIdWidget)
+
+
+@pytest.mark.postgres
+def test_planner_estimate_stands_in_for_large_counts_on_postgresql():
+    from django.db import connection as conn
+
+    from core.admin.paginator import estimated_count
+
+    AuditEntryFactory.create_batch(30)
+    with conn.cursor() as cursor:
+        cursor.execute("ANALYZE core_auditentry")
+    estimate = estimated_count(AuditEntry.objects.all())
+    assert estimate is not None and 10 <= estimate <= 100
+    assert bounded_count(AuditEntry.objects.all(), limit=5) >= 6
