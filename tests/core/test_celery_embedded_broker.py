@@ -19,6 +19,7 @@ def filesystem_broker(tmp_path, monkeypatch):
                                      "control_folder": str(control)},
         "task_always_eager": False,
     }
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # it would win over broker_url
     saved = {key: app.conf[key] for key in changes}
     app.conf.update(changes)
     # Fresh connection and producer pools for this broker only.

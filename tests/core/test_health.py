@@ -17,7 +17,9 @@ def test_health_reports_database_and_broker(client):
 
 
 def test_health_is_503_when_the_broker_is_down(client, monkeypatch):
-    # Nothing listens on port 1: connection refused, quickly.
+    # Nothing listens on port 1: connection refused, quickly.  Celery lets the
+    # CELERY_BROKER_URL environment variable win over configuration, so set both.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     with override_settings():
         response = client.get("/health/")
