@@ -3,9 +3,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from core.admin.base import BaseModelAdmin
+from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 
-from .models import User
+from .models import ApiToken, LoginAttempt, User
+from .services import signin
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -28,6 +29,7 @@ class UserAdmin(DjangoUserAdmin, BaseModelAdmin):
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "status", "is_staff", "is_active",
                     "last_login", "locked_until")
+    actions = ["unlock_accounts"]
     list_filter = ("status", "is_staff", "is_superuser", "is_active")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("last_login", "date_joined", "login_count", "failed_login_attempts")
@@ -44,3 +46,33 @@ class UserAdmin(DjangoUserAdmin, BaseModelAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1",
                                                  "password2")}),
     )
+
+    @admin.action(description="Unlock selected accounts", permissions=["change"])
+    def unlock_accounts(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            signin.user_unlock(user=user)
+        self.message_user(request, f"Unlocked {len(users)} account(s).")
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "email", "user", "channel", "success", "reason", "ip_address")
+    list_filter = ("success", "channel", "reason")
+    search_fields = ("email", "ip_address")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(BaseModelAdmin):
+    """Signed-in API clients; deleting one revokes it."""
+
+    list_display = ("token_key", "user", "created", "expiry", "last_used_at", "ip_address",
+                    "user_agent")
+    search_fields = ("token_key", "user__email", "ip_address")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tokens come from signing in
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -9,13 +9,16 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from accounts.views import two_factor_setup
 from core.api.routers import router
 from core.health import health
 
-# Each local app with an ``api/urls.py`` registers its resources on the router.
+# Each local app with an ``api/urls.py`` registers its resources on the router and
+# may add plain views in its own ``urlpatterns``.
+app_api_urls = []
 for app in settings.LOCAL_APPS:
     if find_spec(f"{app}.api.urls"):
-        import_module(f"{app}.api.urls")
+        app_api_urls += getattr(import_module(f"{app}.api.urls"), "urlpatterns", [])
 
 _public = {"permission_classes": [AllowAny], "authentication_classes": []}
 
@@ -23,11 +26,13 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(**_public), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema", **_public), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema", **_public), name="redoc"),
+    *app_api_urls,
     path("", include(router.urls)),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("account/two-factor/setup/", two_factor_setup, name="two-factor-setup"),
     path("health/", health, name="health"),
     path("api/v1/", include(api_v1)),
 ]

@@ -5,6 +5,9 @@ sync report all read:
 
 * ``append_only = True``: rows are written by the system only; admin and API
   offer them read-only.
+* ``api_operations = ("list", "retrieve", "delete")``: the operations a
+  resource offers when it is neither full CRUD nor append-only (for example
+  tokens, which sign-in creates and users only revoke).
 * ``sensitive_fields = ("password", ...)``: never serialised, filtered, or
   written to the audit trail in clear.
 """

@@ -96,8 +96,15 @@ class ModelCoverage:
         return set().union(*(r.operations for r in self.resources)) if self.resources else set()
 
     @property
+    def declared_operations(self) -> set[str] | None:
+        declared = getattr(self.model, "api_operations", None)
+        return set(declared) if declared is not None else None
+
+    @property
     def required_operations(self) -> set[str]:
-        return {"list", "retrieve"} if self.append_only else set(OPERATIONS)
+        if self.append_only:
+            return {"list", "retrieve"}
+        return self.declared_operations or set(OPERATIONS)
 
     @property
     def problems(self) -> list[str]:
@@ -112,6 +119,10 @@ class ModelCoverage:
                 found.append("API lacks " + ", ".join(missing))
             if self.append_only and self.operations & {"create", "update", "delete"}:
                 found.append("append-only but the API accepts writes")
+            elif self.declared_operations and self.operations - self.declared_operations:
+                undeclared = self.operations - self.declared_operations
+                found.append("API offers undeclared "
+                             + ", ".join(op for op in OPERATIONS if op in undeclared))
         return found
 
     @property

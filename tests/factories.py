@@ -4,7 +4,7 @@ import factory
 from django.contrib.contenttypes.models import ContentType
 from factory.django import DjangoModelFactory
 
-from accounts.models import User
+from accounts.models import ApiToken, LoginAttempt, User
 from core.models import AuditEntry
 
 
@@ -39,6 +39,36 @@ class AuditEntryFactory(DjangoModelFactory):
     target_repr = factory.Sequence(lambda n: f"user{n}@example.com")
     before = factory.Dict({"first_name": "Ana"})
     after = factory.Dict({"first_name": "Ana Maria"})
+
+
+class LoginAttemptFactory(DjangoModelFactory):
+    class Meta:
+        model = LoginAttempt
+
+    user = factory.SubFactory(UserFactory)
+    email = factory.LazyAttribute(lambda o: o.user.email)
+    ip_address = "198.51.100.23"
+    user_agent = "Mozilla/5.0 (X11; Linux x86_64)"
+    channel = LoginAttempt.Channel.API
+    success = False
+    reason = LoginAttempt.Reason.BAD_CREDENTIALS
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """Tokens only exist through knox's manager, which hashes the raw value."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    ip_address = "198.51.100.40"
+    user_agent = "synapscale-cli/1.0"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        token, raw = model_class.objects.create(**kwargs)
+        token.raw_token = raw
+        return token
 
 
 def _all_factories(cls=DjangoModelFactory):

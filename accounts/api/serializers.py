@@ -2,7 +2,7 @@ from django.contrib.auth import password_validation
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from accounts.models import User
+from accounts.models import LoginAttempt, User
 from core.api.serializers import BaseModelSerializer
 
 
@@ -61,3 +61,10 @@ class UserSerializer(BaseModelSerializer):
         if password:
             instance.set_password(password)
         return super().update(instance, validated_data)
+
+
+class LoginAttemptSerializer(BaseModelSerializer):
+    class Meta:
+        model = LoginAttempt
+        fields = ["id", "created_at", "email", "user", "ip_address", "user_agent", "channel",
+                  "success", "reason"]

@@ -1,6 +1,14 @@
-from accounts.api.serializers import UserSerializer
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.api.auth_serializers import SessionSerializer
+from accounts.api.serializers import LoginAttemptSerializer, UserSerializer
+from accounts.models import ApiToken, LoginAttempt
 from accounts.queries import users_with_two_factor_state
-from core.api.viewsets import ModelViewSet
+from accounts.services import signin, tokens
+from core.api.viewsets import GenericViewSet, ModelViewSet, ReadOnlyModelViewSet, ResourceMixin
 
 
 class UserViewSet(ModelViewSet):
@@ -8,3 +16,41 @@ class UserViewSet(ModelViewSet):
 
     queryset = users_with_two_factor_state()
     serializer_class = UserSerializer
+
+    @extend_schema(request=None, responses={200: UserSerializer},
+                   summary="Unlock an account locked after failed sign-ins")
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        user = self.get_object()
+        signin.user_unlock(user=user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=user.pk)).data)
+
+
+class LoginAttemptViewSet(ReadOnlyModelViewSet):
+    """Every sign-in attempt: read-only."""
+
+    queryset = LoginAttempt.objects.all()
+    serializer_class = LoginAttemptSerializer
+
+
+class SessionViewSet(ResourceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.DestroyModelMixin, GenericViewSet):
+    """Your signed-in API tokens; revoke any of them. Staff with the view
+    permission see everyone's."""
+
+    queryset = ApiToken.objects.all()
+    serializer_class = SessionSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        if user.has_perm("accounts.view_apitoken"):
+            return queryset
+        return queryset.filter(user=user)
+
+    def destroy(self, request, *args, **kwargs):
+        tokens.token_revoke(token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

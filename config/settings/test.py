@@ -14,6 +14,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 ALLOWED_HOSTS = ["*"]
 
 # Tasks run in-process; tests that need a real broker say so.
+# Staff 2FA is on outside DEBUG; tests of that rule turn it on themselves.
+REQUIRE_STAFF_2FA = False
+
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
@@ -22,5 +25,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # Throttling is tested explicitly; keep it out of the way elsewhere.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min",
+                               "auth_ip": "100000/min", "auth_account": "100000/min"},
 }

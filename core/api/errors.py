@@ -30,6 +30,19 @@ _DEFAULT_CODES = {
 }
 
 
+class ApiError(exceptions.APIException):
+    """An error a service or view raises with its own code, e.g. ``account_locked``."""
+
+    def __init__(self, status_code: int, code: str, message: str, *, errors: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message, code)
+        self.status_code = status_code
+        self.error_code = code
+        self.message = message
+        self.errors = errors or {}
+        self.headers = headers or {}
+
+
 def error_body(status_code: int, message: str, *, code: str | None = None,
                errors: dict | None = None, request=None) -> dict:
     return {
@@ -93,7 +106,11 @@ def exception_handler(exc, context):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, ApiError):
+        headers.update(exc.headers)
+        body = error_body(exc.status_code, exc.message, code=exc.error_code, errors=exc.errors,
+                          request=request)
+    elif isinstance(exc, exceptions.ValidationError):
         body = error_body(exc.status_code, "Invalid input.", code="invalid",
                           errors=_field_errors(exc.detail), request=request)
     else:

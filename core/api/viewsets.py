@@ -12,7 +12,7 @@ from .fastpath import ValuesPlan, plan_for
 from .filters import filterable_fields, filterset_for
 
 
-class _ResourceMixin:
+class ResourceMixin:
     #: Extra ``select_related`` for serializers that read through relations.
     select_related: tuple[str, ...] = ()
 
@@ -62,7 +62,7 @@ class _ResourceMixin:
         return self.get_paginated_response(plan.render(page))
 
 
-class ModelViewSet(_ResourceMixin, viewsets.ModelViewSet):
+class ModelViewSet(ResourceMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer):
@@ -78,5 +78,9 @@ class ModelViewSet(_ResourceMixin, viewsets.ModelViewSet):
             instance.delete()
 
 
-class ReadOnlyModelViewSet(_ResourceMixin, viewsets.ReadOnlyModelViewSet):
+class ReadOnlyModelViewSet(ResourceMixin, viewsets.ReadOnlyModelViewSet):
     """For append-only models: list and retrieve; writes answer 405."""
+
+
+#: For resources offering a declared subset of operations (compose DRF mixins).
+GenericViewSet = viewsets.GenericViewSet

@@ -4,11 +4,16 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core import registry
+from core.api.permissions import ModelPermissions
 from tests.factories import factory_for
 
 RESOURCES = registry.api_resources()
 WRITABLE = [r for r in RESOURCES if "create" in r.operations]
-READ_ONLY = [r for r in RESOURCES if "create" not in r.operations]
+DELETE_ONLY = [r for r in RESOURCES if "delete" in r.operations and "create" not in r.operations]
+PARTIAL = [r for r in RESOURCES if set(r.operations) != set(registry.OPERATIONS)]
+# Resources guarded by model permissions vs. those scoped to the caller's own rows.
+MODEL_GUARDED = [r for r in RESOURCES if ModelPermissions in r.viewset.permission_classes]
+OWNER_SCOPED = [r for r in RESOURCES if ModelPermissions not in r.viewset.permission_classes]
 
 
 def resource_id(resource) -> str:

@@ -12,7 +12,10 @@ from core import registry
 from core.models import is_append_only
 
 from .resources import (
-    READ_ONLY,
+    DELETE_ONLY,
+    MODEL_GUARDED,
+    OWNER_SCOPED,
+    PARTIAL,
     RESOURCES,
     WRITABLE,
     detail_url,
@@ -50,9 +53,18 @@ def test_anonymous_requests_get_401(resource, anon_client):
         assert response.has_header("WWW-Authenticate")
 
 
-@pytest.mark.parametrize("resource", RESOURCES, ids=resource_id)
+@pytest.mark.parametrize("resource", MODEL_GUARDED, ids=resource_id)
 def test_users_without_model_permission_get_403(resource, user_client):
     assert_error_body(user_client.get(list_url(resource)), 403)
+
+
+@pytest.mark.parametrize("resource", OWNER_SCOPED, ids=resource_id)
+def test_owner_scoped_resources_hide_other_users_rows(resource, user_client, user):
+    others = make(resource)
+    own = make(resource, user=user)
+    ids = [row["id"] for row in user_client.get(list_url(resource)).json()["results"]]
+    assert ids == [own.pk]
+    assert_error_body(user_client.get(detail_url(resource, others.pk)), 404)
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=resource_id)
@@ -93,17 +105,31 @@ def test_create_update_delete(resource, staff_client):
     assert staff_client.get(detail_url(resource, pk)).status_code == 404
 
 
-@pytest.mark.parametrize("resource", READ_ONLY, ids=resource_id)
-def test_read_only_resources_refuse_writes_with_405(resource, staff_client):
-    assert is_append_only(resource.model)
+@pytest.mark.parametrize("resource", DELETE_ONLY, ids=resource_id)
+def test_delete(resource, staff_client):
+    obj = make(resource)
+    assert staff_client.delete(detail_url(resource, obj.pk)).status_code == 204
+    assert staff_client.get(detail_url(resource, obj.pk)).status_code == 404
+    assert not resource.model.objects.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.parametrize("resource", PARTIAL, ids=resource_id)
+def test_operations_not_offered_answer_405(resource, staff_client):
+    assert is_append_only(resource.model) or getattr(resource.model, "api_operations", None)
     obj = make(resource)
     url = detail_url(resource, obj.pk)
-    for response in (staff_client.post(list_url(resource), {}, format="json"),
-                     staff_client.put(url, {}, format="json"),
-                     staff_client.patch(url, {}, format="json"),
-                     staff_client.delete(url)):
-        assert_error_body(response, 405)
-    assert resource.model.objects.filter(pk=obj.pk).exists()
+    calls = {
+        "create": lambda: staff_client.post(list_url(resource), {}, format="json"),
+        "update": lambda: staff_client.put(url, {}, format="json"),
+        "delete": lambda: staff_client.delete(url),
+    }
+    for operation, call in calls.items():
+        if operation not in resource.operations:
+            assert_error_body(call(), 405)
+    if "update" not in resource.operations:
+        assert_error_body(staff_client.patch(url, {}, format="json"), 405)
+    if "delete" not in resource.operations:
+        assert resource.model.objects.filter(pk=obj.pk).exists()
 
 
 @pytest.mark.parametrize("resource", WRITABLE, ids=resource_id)

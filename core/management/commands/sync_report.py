@@ -20,8 +20,8 @@ def render(rows: list[registry.ModelCoverage], framework) -> str:
         f"- Coverage: {pct:.1f}%",
         "",
         "| model | table | API resource | admin | list | retrieve | create | update | delete "
-        "| append-only | problems |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| append-only | declared operations | problems |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         ops = row.operations
@@ -33,6 +33,8 @@ def render(rows: list[registry.ModelCoverage], framework) -> str:
             "yes" if row.admin_registered else "**no**",
             *("yes" if op in ops else "—" for op in registry.OPERATIONS),
             "yes" if row.append_only else "no",
+            ", ".join(op for op in registry.OPERATIONS if op in row.required_operations)
+            if row.declared_operations or row.append_only else "all",
             "; ".join(row.problems) or "",
         ]
         out.append("| " + " | ".join(cells) + " |")

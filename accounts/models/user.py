@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .managers import UserManager
-from .validators import validate_language, validate_timezone
+from accounts.managers import UserManager
+from accounts.validators import validate_language, validate_timezone
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -1,0 +1,30 @@
+"""Throttles for the sign-in and recovery endpoints: per client IP and per account."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from core.net import client_ip
+
+
+class AuthIPThrottle(SimpleRateThrottle):
+    scope = "auth_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
+
+
+class AuthAccountThrottle(SimpleRateThrottle):
+    """Keyed on the email in the body, so one account cannot be hammered from many IPs."""
+
+    scope = "auth_account"
+
+    def get_cache_key(self, request, view):
+        try:
+            email = request.data.get("email")
+        except AttributeError:
+            return None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()[:254]}
+
+
+AUTH_THROTTLES = [AuthIPThrottle, AuthAccountThrottle]

@@ -1,0 +1,1 @@
+"""Account writes with rules: sign-in and lockout, two-factor, tokens, email flows."""

@@ -1,0 +1,146 @@
+"""Sign-in with lockout: the one rule that guards the admin, the API and the 2FA step.
+
+After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked until
+``locked_until``.  Each further lockout doubles the period, capped at
+``LOGIN_LOCKOUT_MAX_SECONDS``: an attacker who knows an email can keep its
+owner out for at most the cap at a time, and per-IP throttles slow them down.
+While locked even the right password is refused, so guessing gains nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import LoginAttempt, User
+from core.net import client_ip
+
+Reason = LoginAttempt.Reason
+Channel = LoginAttempt.Channel
+
+
+@dataclass
+class SignInError(Exception):
+    code: str
+    message: str
+    locked_until: datetime | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+GENERIC_FAILURE = "The email or password is incorrect."
+
+
+def record_attempt(*, request, email: str, user: User | None, channel: str, success: bool,
+                   reason: str) -> LoginAttempt:
+    meta = getattr(request, "META", {}) if request is not None else {}
+    return LoginAttempt.objects.create(
+        email=(email or "")[:254], user=user, channel=channel, success=success, reason=reason,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+    )
+
+
+def lockout_period(failures: int) -> timedelta:
+    """How long to lock after ``failures`` consecutive failures (0 if not yet)."""
+    threshold = settings.LOGIN_MAX_FAILURES
+    if failures < threshold:
+        return timedelta(0)
+    lockouts_so_far = (failures - threshold) // threshold
+    seconds = settings.LOGIN_LOCKOUT_SECONDS * (2 ** min(lockouts_so_far, 30))
+    return timedelta(seconds=min(seconds, settings.LOGIN_LOCKOUT_MAX_SECONDS))
+
+
+def locked_error(user: User) -> SignInError:
+    until = timezone.localtime(user.locked_until)
+    return SignInError(
+        code="account_locked",
+        message=(f"Too many failed sign-ins: this account is locked until "
+                 f"{until:%Y-%m-%d %H:%M:%S %Z}."),
+        locked_until=user.locked_until,
+    )
+
+
+def register_failure(user: User) -> User:
+    """Count a failure; lock when it reaches a multiple of the threshold."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(failed_login_attempts=F("failed_login_attempts") + 1)
+        user.refresh_from_db(fields=["failed_login_attempts", "locked_until"])
+        failures = user.failed_login_attempts
+        if failures >= settings.LOGIN_MAX_FAILURES and failures % settings.LOGIN_MAX_FAILURES == 0:
+            user.locked_until = timezone.now() + lockout_period(failures)
+            User.objects.filter(pk=user.pk).update(locked_until=user.locked_until)
+    return user
+
+
+def register_success(user: User) -> None:
+    now = timezone.now()
+    User.objects.filter(pk=user.pk).update(
+        failed_login_attempts=0, locked_until=None, login_count=F("login_count") + 1,
+        last_login=now,
+    )
+    user.refresh_from_db(fields=["failed_login_attempts", "locked_until", "login_count",
+                                 "last_login"])
+
+
+def check_password_step(*, request, email: str, password: str, channel: str) -> User:
+    """Verify email and password under the lockout rule; raise ``SignInError``.
+
+    Unknown emails and wrong passwords get the same answer, so a failure never
+    reveals whether an account exists.
+    """
+    email = (email or "").strip()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None and user.is_locked:
+        record_attempt(request=request, email=email, user=user, channel=channel, success=False,
+                       reason=Reason.LOCKED)
+        raise locked_error(user)
+    authenticated = authenticate(request, email=email, password=password)
+    if authenticated is None:
+        if user is not None and user.check_password(password) and not user.is_active:
+            reason = Reason.INACTIVE
+        else:
+            reason = Reason.BAD_CREDENTIALS
+            if user is not None:
+                register_failure(user)
+        record_attempt(request=request, email=email, user=user, channel=channel, success=False,
+                       reason=reason)
+        if user is not None and user.is_locked:
+            raise locked_error(user)
+        raise SignInError(code="invalid_credentials", message=GENERIC_FAILURE)
+    return authenticated
+
+
+def check_otp_step(*, request, user: User, code: str, channel: str = Channel.OTP):
+    """Verify a one-time code (TOTP or backup) under the same lockout rule."""
+    from .otp import verify_code
+
+    if user.is_locked:
+        record_attempt(request=request, email=user.email, user=user, channel=channel,
+                       success=False, reason=Reason.LOCKED)
+        raise locked_error(user)
+    device = verify_code(user, code)
+    if device is None:
+        register_failure(user)
+        record_attempt(request=request, email=user.email, user=user, channel=channel,
+                       success=False, reason=Reason.BAD_OTP)
+        if user.is_locked:
+            raise locked_error(user)
+        raise SignInError(code="invalid_otp", message="The two-factor code is incorrect.")
+    return device
+
+
+def complete_sign_in(*, request, user: User, channel: str) -> None:
+    register_success(user)
+    record_attempt(request=request, email=user.email, user=user, channel=channel, success=True,
+                   reason=Reason.OK)
+
+
+def user_unlock(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(failed_login_attempts=0, locked_until=None)
+    user.refresh_from_db(fields=["failed_login_attempts", "locked_until"])
