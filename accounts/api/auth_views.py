@@ -256,7 +256,10 @@ class BackupCodesView(_TokenView):
         try:
             signin.check_otp_step(request=request, user=request.user, code=data["code"])
         except signin.SignInError as exc:
-            raise _sign_in_error(exc) from exc
+            if exc.code == "account_locked":
+                raise _sign_in_error(exc) from exc
+            # The caller is signed in; a wrong code is bad input, not a failed sign-in.
+            raise ApiError(400, exc.code, exc.message, errors={"code": [exc.message]}) from exc
         return Response({"backup_codes": otp.backup_codes_regenerate(user=request.user)})
 
 

@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.KeysetPagination",
@@ -221,6 +221,9 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's migrations create its own token table even when the model is swapped
+# out; our ApiToken replaces it, so that table must never exist.
+MIGRATION_MODULES = {"knox": None}
 
 # --- Celery ------------------------------------------------------------------
 # No CELERY_BROKER_URL: kombu's filesystem transport, a broker that is just a

@@ -28,3 +28,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min",
                                "auth_ip": "100000/min", "auth_account": "100000/min"},
 }
+
+# django-otp delays the next code check after a wrong one (1s, then 2s, ...).
+# Tests that check several codes in a row would have to sleep; the delay has its own test.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
