@@ -18,6 +18,7 @@ def configure_environment() -> None:
     os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps a log of every query
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ["DJANGO_SECURE_COOKIES"] = "false"
+    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"  # requests go over plain WSGI
     # The throttle still runs on every request; it just must not answer 429 here.
     os.environ["API_THROTTLE_USER"] = "1000000/min"
     os.environ.setdefault("LOG_LEVEL", "WARNING")

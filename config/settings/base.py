@@ -22,7 +22,7 @@ if (BASE_DIR / ".env").exists():
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
-    default="insecure-development-key-change-me-in-production-0123456789",
+    default="django-insecure-development-key-set-DJANGO_SECRET_KEY-in-production",
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -259,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.prune_audit_entries",
         "schedule": 24 * 60 * 60,
     },
+    "prune-expired-tokens": {
+        "task": "accounts.tasks.prune_expired_tokens",
+        "schedule": 60 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -280,8 +284,16 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+    # Secure by default (``check --deploy`` clean); a plain-HTTP deployment opts out.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain to HTTPS in browsers, irreversibly for
+        # months: the operator's decision (DJANGO_SECURE_HSTS_PRELOAD), not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = (
         ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
     )

@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK

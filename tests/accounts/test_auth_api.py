@@ -213,3 +213,14 @@ def test_session_auth_keeps_working_for_the_browsable_api(staff_client):
     response = staff_client.get(reverse("auth-me"), HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"Django REST framework" in response.content or b"<html" in response.content
+
+
+def test_expired_tokens_are_pruned_on_schedule(settings):
+    from accounts.tasks import prune_expired_tokens
+
+    live, expired = ApiTokenFactory(), ApiTokenFactory()
+    ApiToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(minutes=1))
+    assert prune_expired_tokens.delay().get() == 1
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [live.pk]
+    assert settings.CELERY_BEAT_SCHEDULE["prune-expired-tokens"]["task"] == \
+        "accounts.tasks.prune_expired_tokens"
