@@ -1,5 +1,7 @@
 """Throttles for the sign-in and recovery endpoints: per client IP and per account."""
 
+import hashlib
+
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.net import client_ip
@@ -24,7 +26,9 @@ class AuthAccountThrottle(SimpleRateThrottle):
             return None
         if not isinstance(email, str) or not email.strip():
             return None
-        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()[:254]}
+        # Hashed: any text is a safe, fixed-length cache key.
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 AUTH_THROTTLES = [AuthIPThrottle, AuthAccountThrottle]

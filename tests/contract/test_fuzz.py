@@ -24,17 +24,21 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def session(db):
-    from django.test import Client
-
+def fuzz_user(db):
     user = UserFactory(is_staff=True, is_superuser=True, email="fuzz@example.com")
     AuditEntryFactory.create_batch(3, actor=user)
+    return user
+
+
+def fresh_session(user) -> tuple[dict, dict]:
+    """A new signed-in session per example: a fuzzed logout must not end the run."""
+    from django.test import Client
+
     client = Client()
     client.force_login(user)
     csrf = "f" * 32
-    return {"sessionid": client.cookies["sessionid"].value, "csrftoken": csrf}, {
-        "X-CSRFToken": csrf
-    }
+    cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": csrf}
+    return cookies, {"X-CSRFToken": csrf}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,7 +46,7 @@ def session(db):
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
-def test_api_conforms_to_its_schema(case, session):
-    cookies, headers = session
+def test_api_conforms_to_its_schema(case, fuzz_user):
+    cookies, headers = fresh_session(fuzz_user)
     case.cookies = {**(case.cookies or {}), **cookies}
     case.call_and_validate(headers=headers, checks=CHECKS)
