@@ -142,5 +142,10 @@ def complete_sign_in(*, request, user: User, channel: str) -> None:
 
 
 def user_unlock(*, user: User) -> None:
+    """Staff lift a lock; recorded in the audit trail (counters otherwise are not)."""
+    from core.audit import record, snapshot
+
+    before = snapshot(user)
     User.objects.filter(pk=user.pk).update(failed_login_attempts=0, locked_until=None)
     user.refresh_from_db(fields=["failed_login_attempts", "locked_until"])
+    record(action="update", instance=user, before=before, after=snapshot(user))

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import LoginAttempt
+from core.models import AuditEntry
 from accounts.services.signin import lockout_period
 
 from .helpers import PASSWORD, confirmed_device, totp_code
@@ -79,6 +80,8 @@ def test_staff_unlock_through_the_api(staff_client, anon_client, user, settings)
     assert user.is_locked
     response = staff_client.post(reverse("accounts-user-unlock", args=[user.pk]))
     assert response.status_code == 200 and response.json()["locked_until"] is None
+    entry = AuditEntry.objects.get(target_id=str(user.pk), action="update")
+    assert entry.before["locked_until"] is not None and entry.after["locked_until"] is None
     assert api_login(anon_client, user.email, PASSWORD).status_code == 200
 
 
