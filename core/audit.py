@@ -46,6 +46,8 @@ def snapshot(instance: models.Model) -> dict:
         value = field.value_from_object(instance)
         if field.name in secret:
             value = _redacted(value)
+        elif isinstance(field, models.FileField):
+            value = value.name if value else ""
         data[field.attname if field.is_relation else field.name] = value
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
@@ -64,7 +66,7 @@ def record(
     actor = ctx.actor if ctx else None
     return AuditEntry.objects.create(
         actor=actor,
-        actor_repr=str(actor) if actor else "",
+        actor_repr=(ctx.actor_repr if ctx else "")[:254],
         ip_address=ctx.ip_address if ctx else None,
         request_id=ctx.request_id if ctx else "",
         source=ctx.source if ctx else AuditEntry.Source.OTHER,

@@ -17,8 +17,16 @@ class RequestContext:
 
     @property
     def actor(self):
+        """The signed-in user, or None (anonymous, or an API key: see ``actor_repr``)."""
         user = getattr(self.request, "user", None)
-        return user if user is not None and user.is_authenticated else None
+        if user is None or not user.is_authenticated or getattr(user, "_meta", None) is None:
+            return None
+        return user
+
+    @property
+    def actor_repr(self) -> str:
+        user = getattr(self.request, "user", None)
+        return str(user) if user is not None and user.is_authenticated else ""
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(

@@ -82,6 +82,7 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "core",
     "accounts",
+    "workspaces",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -141,6 +142,19 @@ AUTH_PASSWORD_VALIDATORS = [
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# --- Uploaded files ---
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+
+# --- Workspaces ---
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+# Fernet keys for the secrets vault, newest first (comma-separated). Values are
+# encrypted with the first and readable with any; `manage.py rotate_secrets`
+# re-encrypts everything under the first.  Without it (development only) a key
+# is derived from SECRET_KEY.
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
+
 # --- Cache -------------------------------------------------------------------
 # Throttle counters live in the cache; use Redis (CACHE_URL) when several web
 # processes must share them.
@@ -165,6 +179,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
+        "workspaces.authentication.ApiKeyAuthentication",
         "core.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
@@ -211,7 +226,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a "status": name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "accounts.models.User.Status",
+        "WorkspaceStatusEnum": "workspaces.models.Workspace.Status",
+        "InvitationStatusEnum": "workspaces.models.Invitation.Status",
+        "ProjectStatusEnum": "workspaces.models.Project.Status",
+        "FileStatusEnum": "workspaces.models.File.Status",
+    },
 }
 
 REST_KNOX = {

@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import REST_FRAMEWORK, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -34,3 +34,7 @@ REST_FRAMEWORK = {
 # Tests that check several codes in a row would have to sleep; the delay has its own test.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+
+# A fixed Fernet key for the vault in tests (never used anywhere else).
+SECRETS_ENCRYPTION_KEYS = ["xQ3b1ttnS9cN1Jc0FfSgnyMQKjv1Gx5Xn9z0eXGQ2yA="]
+MEDIA_ROOT = VAR_DIR / "test-media"

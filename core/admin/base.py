@@ -9,6 +9,8 @@
 from django.contrib import admin
 from django.contrib.admin import widgets
 
+from core import tenancy
+
 from .paginator import BoundedCountPaginator
 
 
@@ -26,6 +28,30 @@ class BaseModelAdmin(admin.ModelAdmin):
         if not self.list_select_related:
             shown = set(self.list_display)
             self.list_select_related = [f.name for f in _foreign_keys(model) if f.name in shown]
+
+    # Tenancy: staff who are not superusers see and pick only their workspaces' rows.
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if tenancy.is_scoped(self.model):
+            queryset = tenancy.visible(queryset, tenancy.principal_for(request))
+        return queryset
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may(request, obj, "change")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may(request, obj, "delete")
+
+    def _may(self, request, obj, action: str) -> bool:
+        if obj is None or not tenancy.is_scoped(type(obj)):
+            return True
+        return tenancy.can(tenancy.principal_for(request), obj, action)
+
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
+        if queryset is None:
+            queryset = db_field.remote_field.model._default_manager.using(db).all()
+        return tenancy.scope_related(queryset, tenancy.principal_for(request), self.model)
 
     def get_autocomplete_fields(self, request):
         if self.autocomplete_fields:

@@ -5,6 +5,7 @@ from django import forms
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 
+from core import tenancy
 from core.models import sensitive_fields
 
 # Columns whose values are documents or blobs, not something to filter on.
@@ -64,6 +65,17 @@ class BaseFilterSet(django_filters.FilterSet):
         if isinstance(field, models.GenericIPAddressField) and lookup_type == "in":
             return IPAddressInFilter, params
         return filter_class, params
+
+    @classmethod
+    def filter_for_field(cls, field, field_name, lookup_expr=None):
+        declared = super().filter_for_field(field, field_name, lookup_expr)
+        queryset = declared.extra.get("queryset")
+        if queryset is not None and not callable(queryset):
+            owner = cls._meta.model
+            # Choices (and accepted ids) are only what the caller may see.
+            declared.extra["queryset"] = lambda request, qs=queryset: tenancy.scope_related(
+                qs, tenancy.principal_for(request), owner) if request is not None else qs.none()
+        return declared
 
     @classmethod
     def get_fields(cls):

@@ -1,6 +1,8 @@
 """Model permissions for every verb, reads included (Django's default skips GET)."""
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
+
+from core import tenancy
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -13,3 +15,23 @@ class ModelPermissions(DjangoModelPermissions):
         "PATCH": ["%(app_label)s.change_%(model_name)s"],
         "DELETE": ["%(app_label)s.delete_%(model_name)s"],
     }
+
+
+class TenantPermission(BasePermission):
+    """Workspace roles, not Django model permissions, govern workspace-owned data.
+
+    Reads need a visible row (the queryset is already scoped: others get 404);
+    writes need the role the model requires in the row's workspace (403 when
+    the row is visible but the role too low).
+    """
+
+    _ACTIONS = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+
+    def has_permission(self, request, view) -> bool:
+        return tenancy.principal_for(request).is_authenticated
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        action = self._ACTIONS.get(request.method)
+        if action is None:
+            return True
+        return tenancy.can(tenancy.principal_for(request), obj, action)

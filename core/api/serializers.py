@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core import tenancy
 from core.models import sensitive_fields
 
 
@@ -17,10 +18,25 @@ class BaseModelSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         hidden = sensitive_fields(self.Meta.model)
-        return {name: f for name, f in fields.items() if name not in hidden or f.write_only}
+        fields = {name: f for name, f in fields.items() if name not in hidden or f.write_only}
+        self._scope_related_fields(fields)
+        return fields
+
+    def _scope_related_fields(self, fields) -> None:
+        """Related fields only accept rows the caller may see (closes the DRF create() hole)."""
+        request = self.context.get("request")
+        if request is None:
+            return
+        principal = tenancy.principal_for(request)
+        for field in fields.values():
+            target = getattr(field, "child_relation", field)
+            queryset = getattr(target, "queryset", None)
+            if queryset is not None:
+                target.queryset = tenancy.scope_related(queryset, principal, self.Meta.model)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
+        self._check_same_workspace(attrs)
         model = self.Meta.model
         many_to_many = {f.name for f in model._meta.many_to_many}
         values = {k: v for k, v in attrs.items() if k not in many_to_many}
@@ -36,6 +52,21 @@ class BaseModelSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_as_drf_detail(exc)) from exc
         return attrs
+
+    def _check_same_workspace(self, attrs) -> None:
+        """Objects referenced by a workspace-owned row must belong to its workspace."""
+        model = self.Meta.model
+        if not issubclass(model, tenancy.WorkspaceScoped):
+            return
+        workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
+        if workspace is None:
+            return
+        for name, value in attrs.items():
+            related = value if isinstance(value, list | tuple) else [value]
+            for obj in related:
+                if isinstance(obj, tenancy.WorkspaceScoped) and obj.workspace_id != workspace.pk:
+                    raise serializers.ValidationError(
+                        {name: ["This object belongs to another workspace."]})
 
     def _clean_exclude(self) -> list[str]:
         # Fields the serializer does not write are not the caller's to fix; sensitive

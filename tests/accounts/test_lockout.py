@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import LoginAttempt
-from core.models import AuditEntry
 from accounts.services.signin import lockout_period
+from core.models import AuditEntry
 
 from .helpers import PASSWORD, confirmed_device, totp_code
 

@@ -1,11 +1,13 @@
 """Helpers shared by the generic contract tests: payloads derived from factories."""
 
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from rest_framework import serializers
 
-from core import registry
+from core import registry, tenancy
 from core.api.permissions import ModelPermissions
 from tests.factories import factory_for
+from tests.factories_workspaces import CONTRACT_EXTRA
 
 RESOURCES = registry.api_resources()
 WRITABLE = [r for r in RESOURCES if "create" in r.operations]
@@ -13,7 +15,9 @@ DELETE_ONLY = [r for r in RESOURCES if "delete" in r.operations and "create" not
 PARTIAL = [r for r in RESOURCES if set(r.operations) != set(registry.OPERATIONS)]
 # Resources guarded by model permissions vs. those scoped to the caller's own rows.
 MODEL_GUARDED = [r for r in RESOURCES if ModelPermissions in r.viewset.permission_classes]
-OWNER_SCOPED = [r for r in RESOURCES if ModelPermissions not in r.viewset.permission_classes]
+SCOPED = [r for r in RESOURCES if tenancy.is_scoped(r.model)]
+OWNER_SCOPED = [r for r in RESOURCES if ModelPermissions not in r.viewset.permission_classes
+                and not tenancy.is_scoped(r.model)]
 
 
 def resource_id(resource) -> str:
@@ -32,18 +36,31 @@ def make(resource, **kwargs):
     return factory_for(resource.model)(**kwargs)
 
 
-def writable_payload(resource) -> dict:
+def writable_payload(resource, **overrides) -> dict:
     """A valid create/update body: a fresh factory object's representation, then removed.
 
     Building it from a real saved object gives valid related ids and formats;
     deleting it frees unique values for the request to reuse.
     """
-    obj = make(resource)
+    obj = make(resource, **overrides)
     serializer = resource.viewset.serializer_class(obj)
     writable = {n for n, f in serializer.fields.items() if not f.read_only}
     data = {k: v for k, v in serializer.data.items() if k in writable}
     obj.delete()
+    for name, value in CONTRACT_EXTRA.get(resource.model, {}).items():
+        data[name] = value() if callable(value) else value
+    if is_multipart(data):
+        # Form encoding carries no nested JSON; those fields keep their defaults.
+        data = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
     return data
+
+
+def is_multipart(data: dict) -> bool:
+    return any(isinstance(v, UploadedFile) for v in data.values())
+
+
+def body_format(data: dict) -> str:
+    return "multipart" if is_multipart(data) else "json"
 
 
 def invalid_value_for(field):

@@ -18,6 +18,7 @@ from .resources import (
     PARTIAL,
     RESOURCES,
     WRITABLE,
+    body_format,
     detail_url,
     invalid_value_for,
     list_url,
@@ -89,17 +90,21 @@ def test_unknown_object_is_404_in_the_error_shape(resource, staff_client):
 @pytest.mark.parametrize("resource", WRITABLE, ids=resource_id)
 def test_create_update_delete(resource, staff_client):
     payload = writable_payload(resource)
-    created = staff_client.post(list_url(resource), payload, format="json")
+    created = staff_client.post(list_url(resource), payload, format=body_format(payload))
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     for name, value in payload.items():
-        assert created.json().get(name, value) == value, name
+        if not hasattr(value, "read"):
+            assert created.json().get(name, value) == value, name
 
-    replacement = writable_payload(resource)
-    updated = staff_client.put(detail_url(resource, pk), replacement, format="json")
-    assert updated.status_code == 200, updated.content
-    for name, value in replacement.items():
-        assert updated.json().get(name, value) == value, name
+    if "update" in resource.operations:
+        replacement = writable_payload(resource)
+        updated = staff_client.put(detail_url(resource, pk), replacement,
+                                   format=body_format(replacement))
+        assert updated.status_code == 200, updated.content
+        for name, value in replacement.items():
+            if not hasattr(value, "read"):
+                assert updated.json().get(name, value) == value, name
 
     assert staff_client.delete(detail_url(resource, pk)).status_code == 204
     assert staff_client.get(detail_url(resource, pk)).status_code == 404
@@ -142,7 +147,8 @@ def test_invalid_payloads_get_400_with_field_errors(resource, staff_client):
         bad = invalid_value_for(field)
         if field.read_only or bad is None:
             continue
-        response = staff_client.post(list_url(resource), {**payload, name: bad}, format="json")
+        body = {**payload, name: bad}
+        response = staff_client.post(list_url(resource), body, format=body_format(body))
         body = assert_error_body(response, 400)
         assert name in body["errors"], (name, body)
         checked += 1

@@ -1,0 +1,1 @@
+"""Workspaces: the tenants, their members and roles, and what they own."""

@@ -1,0 +1,147 @@
+"""Back-office views of workspaces: all on the core admin bases (tenancy included)."""
+
+from django import forms
+from django.contrib import admin
+
+from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from workspaces import models as m
+from workspaces.services import keys, vault
+
+
+@admin.register(m.Workspace)
+class WorkspaceAdmin(BaseModelAdmin):
+    list_display = ("name", "slug", "status", "billing_plan", "created_at")
+    list_filter = ("status", "billing_plan")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(m.Membership)
+class MembershipAdmin(BaseModelAdmin):
+    list_display = ("user", "workspace", "role", "custom_role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "workspace__name")
+
+
+@admin.register(m.Role)
+class RoleAdmin(BaseModelAdmin):
+    list_display = ("name", "workspace", "description")
+    search_fields = ("name",)
+    filter_horizontal = ("permissions",)
+
+
+@admin.register(m.Invitation)
+class InvitationAdmin(BaseModelAdmin):
+    list_display = ("email", "workspace", "role", "status", "expires_at", "invited_by")
+    list_filter = ("status", "role")
+    search_fields = ("email",)
+    readonly_fields = ("status", "expires_at", "invited_by", "accepted_by")
+
+
+@admin.register(m.Project)
+class ProjectAdmin(BaseModelAdmin):
+    list_display = ("name", "workspace", "status", "created_by", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name",)
+
+
+@admin.register(m.ProjectVersion)
+class ProjectVersionAdmin(BaseModelAdmin):
+    list_display = ("project", "number", "workspace", "created_at")
+
+
+@admin.register(m.ProjectCollaborator)
+class ProjectCollaboratorAdmin(BaseModelAdmin):
+    list_display = ("project", "user", "access", "workspace")
+
+
+@admin.register(m.ProjectComment)
+class ProjectCommentAdmin(BaseModelAdmin):
+    list_display = ("project", "author", "workspace", "created_at")
+    search_fields = ("body",)
+
+
+@admin.register(m.Activity)
+class ActivityAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "workspace", "actor", "verb", "summary")
+    list_filter = ("verb",)
+    search_fields = ("summary",)
+
+
+@admin.register(m.WorkspaceFeature)
+class WorkspaceFeatureAdmin(BaseModelAdmin):
+    list_display = ("key", "workspace", "enabled")
+    list_filter = ("enabled",)
+    search_fields = ("key",)
+
+
+@admin.register(m.Tag)
+class TagAdmin(BaseModelAdmin):
+    list_display = ("name", "workspace", "color")
+    search_fields = ("name",)
+
+
+@admin.register(m.File)
+class FileAdmin(BaseModelAdmin):
+    list_display = ("name", "workspace", "project", "content_type", "size", "status",
+                    "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "checksum")
+    readonly_fields = ("content_type", "size", "checksum", "uploaded_by")
+
+
+class SecretForm(forms.ModelForm):
+    """The value is write-only: typed in, never shown back."""
+
+    value = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
+                            help_text="Leave empty to keep the current value.")
+
+    class Meta:
+        model = m.Secret
+        fields = ("workspace", "name", "description")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not cleaned.get("value"):
+            self.add_error("value", "A new secret needs a value.")
+        return cleaned
+
+
+@admin.register(m.Secret)
+class SecretAdmin(BaseModelAdmin):
+    form = SecretForm
+    list_display = ("name", "workspace", "created_by", "rotated_at", "updated_at")
+    search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        value = form.cleaned_data.get("value")
+        if value:
+            obj.ciphertext = vault.encrypt(value)
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(m.SecretAccess)
+class SecretAccessAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "secret", "action", "user", "api_key", "ip_address")
+    list_filter = ("action",)
+
+
+@admin.register(m.ApiKey)
+class ApiKeyAdmin(BaseModelAdmin):
+    list_display = ("name", "prefix", "workspace", "role", "expires_at", "revoked_at",
+                    "last_used_at")
+    list_filter = ("role",)
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_by")
+    actions = ["revoke_keys"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created through the API, which shows the key once
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        for key in queryset:
+            keys.api_key_revoke(key=key)
+        self.message_user(request, "Keys revoked.")

@@ -1,0 +1,1 @@
+"""Workspace writes with rules: membership and ownership, invitations, secrets, keys, files."""

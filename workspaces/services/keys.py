@@ -1,0 +1,53 @@
+"""Workspace API keys: shown once, stored as SHA-256 (the key itself is 256 random bits)."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.utils import timezone
+
+from core import tenancy
+from workspaces.models import ApiKey
+
+KEY_SCHEME = "Api-Key"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(*, workspace, name: str, role: str, expires_at=None, by=None):
+    """Returns ``(key, raw)``; ``raw`` (``<prefix>.<secret>``) is never stored."""
+    if role == tenancy.OWNER:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"role": ["API keys cannot act as the owner."]})
+    prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+    key = ApiKey(workspace=workspace, name=name, role=role, prefix=prefix,
+                 hashed_key=_hash(secret), expires_at=expires_at,
+                 created_by=by if getattr(by, "pk", None) else None)
+    key.full_clean(exclude=["prefix", "hashed_key"])
+    key.save()
+    return key, f"{prefix}.{secret}"
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at", "updated_at"])
+    return key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    prefix, _, secret = (raw or "").partition(".")
+    if not prefix or not secret:
+        return None
+    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.hashed_key, _hash(secret)):
+        return None
+    if not key.is_usable:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

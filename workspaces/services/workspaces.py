@@ -1,0 +1,72 @@
+"""Creating workspaces, changing roles, transferring ownership, the activity feed."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from core import tenancy
+from workspaces.models import Activity, Membership, Workspace
+
+
+def activity_record(*, workspace: Workspace, actor, verb: str, summary: str, target=None,
+                    data: dict | None = None) -> Activity:
+    return Activity.objects.create(
+        workspace=workspace, actor=actor if getattr(actor, "pk", None) else None, verb=verb,
+        summary=summary[:300], data=data or {},
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+    )
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, owner, name: str, slug: str = "", **fields) -> Workspace:
+    workspace = Workspace(name=name, slug=slug or unique_slug(name), **fields)
+    workspace.full_clean()
+    workspace.save()
+    Membership.objects.create(workspace=workspace, user=owner, role=tenancy.OWNER)
+    activity_record(workspace=workspace, actor=owner, verb="workspace.created",
+                    summary=f"{owner} created the workspace", target=workspace)
+    return workspace
+
+
+@transaction.atomic
+def workspace_transfer(*, workspace: Workspace, new_owner, by) -> Membership:
+    """Make ``new_owner`` (already a member) the owner; the old owner becomes an admin."""
+    membership = Membership.objects.select_for_update().filter(
+        workspace=workspace, user=new_owner).first()
+    if membership is None:
+        raise ValidationError({"user": ["The new owner must already be a member."]})
+    if membership.role == tenancy.OWNER:
+        return membership
+    Membership.objects.filter(workspace=workspace, role=tenancy.OWNER).update(role=tenancy.ADMIN)
+    membership.role = tenancy.OWNER
+    membership.save(update_fields=["role", "updated_at"])
+    activity_record(workspace=workspace, actor=by, verb="workspace.transferred",
+                    summary=f"Ownership transferred to {new_owner}", target=workspace)
+    return membership
+
+
+def membership_check_change(*, membership: Membership, new_role: str | None) -> None:
+    """Roles change freely except to or from owner, which only a transfer does."""
+    if new_role is None or new_role == membership.role:
+        return
+    if membership.role == tenancy.OWNER:
+        raise ValidationError({"role": ["The owner's role changes only by transferring "
+                                        "ownership to another member."]})
+    if new_role == tenancy.OWNER:
+        raise ValidationError({"role": ["Use the workspace's transfer action to make "
+                                        "someone the owner."]})
+
+
+def membership_check_removal(*, membership: Membership) -> None:
+    if membership.role == tenancy.OWNER:
+        raise ValidationError("The owner cannot leave or be removed; transfer ownership first.")
