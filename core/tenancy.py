@@ -139,7 +139,7 @@ def visible_users(principal: Principal):
         return users.none()
     else:
         ids = Membership.objects.filter(user=principal.user).values("workspace_id")
-    return users.filter(memberships__workspace_id__in=ids).distinct()
+    return users.filter(pk__in=Membership.objects.filter(workspace_id__in=ids).values("user_id"))
 
 
 def scope_related(queryset, principal: Principal, owner_model=None):
@@ -155,6 +155,7 @@ def scope_related(queryset, principal: Principal, owner_model=None):
         return visible(queryset, principal)
     if owner_model is not None and is_scoped(owner_model) and \
             queryset.model is get_user_model():
-        return queryset & visible_users(principal) if not principal.sees_everything \
-            else queryset
+        if principal.sees_everything:
+            return queryset
+        return queryset.filter(pk__in=visible_users(principal).values("pk"))
     return queryset

@@ -94,7 +94,8 @@ class ProjectCollaboratorFactory(DjangoModelFactory):
 
     workspace = factory.SubFactory(WorkspaceFactory)
     project = factory.SubFactory(ProjectFactory, workspace=SAME_WORKSPACE)
-    user = factory.SubFactory(UserFactory)
+    # Collaborators are people of the workspace.
+    user = factory.LazyAttribute(lambda o: MembershipFactory(workspace=o.workspace).user)
     access = "edit"
 
 

@@ -7,11 +7,13 @@ owner out for at most the cap at a time, and per-IP throttles slow them down.
 While locked even the right password is refused, so guessing gains nothing.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -88,6 +90,37 @@ def register_success(user: User) -> None:
                                  "last_login"])
 
 
+def _phantom_key(email: str) -> str:
+    return "signin-phantom:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _phantom_failure(email: str) -> datetime | None:
+    """Mirror the lockout for unknown emails, so "locked" reveals nothing.
+
+    Without it, only real accounts would ever answer "locked until …".  Kept in
+    the cache (no rows for addresses that have no account).
+    """
+    key = _phantom_key(email)
+    state = cache.get(key) or {"failures": 0, "locked_until": None}
+    state["failures"] += 1
+    failures = state["failures"]
+    threshold = settings.LOGIN_MAX_FAILURES
+    if failures >= threshold and failures % threshold == 0:
+        state["locked_until"] = timezone.now() + lockout_period(failures)
+    cache.set(key, state, timeout=settings.LOGIN_LOCKOUT_MAX_SECONDS * 4)
+    return state["locked_until"]
+
+
+def _phantom_locked_until(email: str) -> datetime | None:
+    state = cache.get(_phantom_key(email))
+    until = state and state.get("locked_until")
+    return until if until and until > timezone.now() else None
+
+
+def _phantom_error(until: datetime) -> SignInError:
+    return locked_error(User(locked_until=until))
+
+
 def check_password_step(*, request, email: str, password: str, channel: str) -> User:
     """Verify email and password under the lockout rule; raise ``SignInError``.
 
@@ -96,6 +129,12 @@ def check_password_step(*, request, email: str, password: str, channel: str) -> 
     """
     email = (email or "").strip()
     user = User.objects.filter(email__iexact=email).first()
+    phantom_until = _phantom_locked_until(email) if user is None else None
+    if phantom_until is not None:
+        authenticate(request, email=email, password=password)  # same cost as a real check
+        record_attempt(request=request, email=email, user=None, channel=channel,
+                       success=False, reason=Reason.LOCKED)
+        raise _phantom_error(phantom_until)
     if user is not None and user.is_locked:
         record_attempt(request=request, email=email, user=user, channel=channel, success=False,
                        reason=Reason.LOCKED)
@@ -108,10 +147,14 @@ def check_password_step(*, request, email: str, password: str, channel: str) -> 
             reason = Reason.BAD_CREDENTIALS
             if user is not None:
                 register_failure(user)
+            else:
+                phantom_until = _phantom_failure(email)
         record_attempt(request=request, email=email, user=user, channel=channel, success=False,
                        reason=reason)
         if user is not None and user.is_locked:
             raise locked_error(user)
+        if phantom_until is not None:
+            raise _phantom_error(phantom_until)
         raise SignInError(code="invalid_credentials", message=GENERIC_FAILURE)
     return authenticated
 

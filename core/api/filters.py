@@ -54,6 +54,29 @@ class IPAddressInFilter(django_filters.BaseInFilter, IPAddressFilter):
     pass
 
 
+_BIGINT = 2**63 - 1
+
+
+class BoundedIntegerField(forms.IntegerField):
+    """Integers the database can compare with: out-of-range ids are a 400, not a crash."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -_BIGINT - 1)
+        kwargs.setdefault("max_value", _BIGINT)
+        super().__init__(*args, **kwargs)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = BoundedIntegerField
+
+
+class IntegerInFilter(django_filters.BaseInFilter, IntegerFilter):
+    pass
+
+
+_INTEGER_FIELDS = (models.IntegerField, models.AutoField, models.BigAutoField)
+
+
 class BaseFilterSet(django_filters.FilterSet):
     """Declare ``Meta.model``; ``Meta.fields`` defaults to every filterable column."""
 
@@ -64,6 +87,12 @@ class BaseFilterSet(django_filters.FilterSet):
             return IPAddressFilter, params
         if isinstance(field, models.GenericIPAddressField) and lookup_type == "in":
             return IPAddressInFilter, params
+        if isinstance(field, _INTEGER_FIELDS) and not field.choices and filter_class in (
+            django_filters.NumberFilter, django_filters.filters.NumberFilter
+        ):
+            return IntegerFilter, params
+        if isinstance(field, _INTEGER_FIELDS) and not field.choices and lookup_type == "in":
+            return IntegerInFilter, params
         return filter_class, params
 
     @classmethod

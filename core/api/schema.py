@@ -28,9 +28,10 @@ _ERRORS = {
     "404": "Not found (or not visible to you).",
     "405": "Method not allowed on this resource.",
     "409": "Conflicts with existing data.",
+    "415": "Unsupported request body media type.",
     "429": "Too many requests; see `Retry-After`.",
 }
-_WRITE_ONLY_ERRORS = {"409"}
+_WRITE_ONLY_ERRORS = {"409", "415"}
 
 
 class AutoSchema(SpectacularAutoSchema):

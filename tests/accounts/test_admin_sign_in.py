@@ -1,5 +1,7 @@
 """The admin is an OTP site: codes for staff with devices, enrolment for those without."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -92,3 +94,18 @@ def test_login_attempts_are_read_only_in_the_admin(client, staff):
     client.force_login(staff)
     assert client.get(reverse("admin:accounts_loginattempt_changelist")).status_code == 200
     assert client.get(reverse("admin:accounts_loginattempt_add")).status_code == 403
+
+
+def test_reloading_enrolment_keeps_the_scanned_secret(client, staff, settings):
+    settings.REQUIRE_STAFF_2FA = True
+    admin_login(client, staff)
+    first = client.get(reverse("two-factor-setup"))
+    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    second = client.get(reverse("two-factor-setup"))
+    def uri(page):
+        return re.search(r'id="otp-uri">([^<]+)<', page.content.decode()).group(1)
+
+    assert uri(first) == uri(second)
+    assert client.post(reverse("two-factor-setup"), {"code": totp_code(device)}).status_code \
+        == 200
+    assert TOTPDevice.objects.get(user=staff).confirmed

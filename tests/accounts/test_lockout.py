@@ -119,3 +119,15 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(anon_client, user, set
               REMOTE_ADDR="192.0.2.1")
     assert list(LoginAttempt.objects.order_by("id").values_list("ip_address", flat=True)) == [
         "192.0.2.1", "203.0.113.9"]
+
+
+def test_lockout_answers_the_same_for_unknown_emails(anon_client, user, settings):
+    settings.LOGIN_MAX_FAILURES = 2
+    answers = {}
+    for email in (user.email, "nobody@example.com"):
+        api_login(anon_client, email, "wrong")
+        locked = api_login(anon_client, email, "wrong")
+        again = api_login(anon_client, email, "wrong")
+        answers[email] = [(r.status_code, r.json()["code"]) for r in (locked, again)]
+    assert answers[user.email] == answers["nobody@example.com"] == [
+        (403, "account_locked"), (403, "account_locked")]

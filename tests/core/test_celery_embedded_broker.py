@@ -30,6 +30,9 @@ def filesystem_broker(tmp_path, monkeypatch):
     app.conf.update(saved)
 
 
+# On SQLite the worker thread and the test share one in-memory database and
+# trip over its table locks when the machine is busy; PostgreSQL has no such limit.
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_task_runs_in_a_worker_over_the_filesystem_broker(filesystem_broker):
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):

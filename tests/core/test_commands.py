@@ -44,3 +44,10 @@ def test_seed_demo_is_idempotent_and_refuses_production(settings):
     staff = User.objects.get(email="admin@synapscale.local")
     assert staff.is_staff and staff.check_password("synapscale-demo")
     assert User.objects.filter(email__endswith="@synapscale.local").count() == 3
+    from workspaces.models import Membership, Workspace
+
+    for slug in ("acme-steel", "northwind-ai"):
+        roles = sorted(Membership.objects.filter(workspace__slug=slug)
+                       .values_list("role", flat=True))
+        assert roles == ["admin", "member", "owner", "viewer"]
+    assert Workspace.objects.count() == 2

@@ -130,7 +130,7 @@ def test_required_2fa_sends_staff_without_a_device_to_enrolment(page, live_serve
     expect(page.locator(".qr svg")).to_be_visible()
     expect(page.locator("#otp-uri")).to_contain_text("otpauth://totp/")
 
-    # Each visit starts a fresh enrolment: the pending device is the one just shown.
+    # The pending (unconfirmed) device is the one whose secret the page shows.
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     assert device.config_url in page.locator("#otp-uri").inner_text()
     page.get_by_label("Code from your authenticator app").fill(current_code(device))

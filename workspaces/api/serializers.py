@@ -17,6 +17,13 @@ class WorkspaceSerializer(BaseModelSerializer):
         read_only_fields = ["billing_plan", "usage_limits", *_TIMESTAMPS]
         extra_kwargs = {"slug": {"required": False}}
 
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("slug") and attrs.get("name"):
+            from workspaces.services.workspaces import unique_slug
+
+            attrs["slug"] = unique_slug(attrs["name"])
+        return super().validate(attrs)
+
 
 class TransferSerializer(serializers.Serializer):
     user = serializers.IntegerField(help_text="Id of the member who becomes the owner.")
@@ -117,6 +124,12 @@ class FileSerializer(BaseModelSerializer):
             fields["file"].required = False  # content is immutable; upload a new file instead
             fields["file"].read_only = True
         return fields
+
+    def validate(self, attrs):
+        upload = attrs.get("file")
+        if upload is not None and not attrs.get("name"):
+            attrs["name"] = upload.name[:255]
+        return super().validate(attrs)
 
     def get_download_url(self, obj) -> str:
         from django.urls import reverse
