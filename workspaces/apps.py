@@ -6,4 +6,5 @@ class WorkspacesConfig(AppConfig):
     verbose_name = "Workspaces"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment check)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,6 +18,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="synapscale.example.com",
         SYNAPSCALE_VAR_DIR=str(tmp_path),
+        SECRETS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -33,4 +36,6 @@ def test_default_secret_key_is_flagged(tmp_path):
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
-    assert result.returncode != 0 and "security.W009" in result.stderr + result.stdout
+    output = result.stderr + result.stdout
+    assert result.returncode != 0 and "security.W009" in output
+    assert "workspaces.E001" in output  # and no vault key either
