@@ -1,5 +1,6 @@
 """Two demo workspaces with a member of every role (idempotent)."""
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD as DEMO_PASSWORD
 from accounts.models import User
 from workspaces.models import Membership, Project, Workspace
 from workspaces.services.workspaces import workspace_create
@@ -12,13 +13,15 @@ DEMO = {
 
 def seed(out) -> None:
     for slug, (name, roles) in DEMO.items():
-        people = {role: User.objects.get_or_create(
-            email=f"{role}@{slug}.local",
-            defaults={"first_name": role.title(), "last_name": name})[0] for role in roles}
-        for user in people.values():
-            if not user.has_usable_password():
-                user.set_password("synapscale-demo")
+        people = {}
+        for role in roles:
+            user, created = User.objects.get_or_create(
+                email=f"{role}@{slug}.local",
+                defaults={"first_name": role.title(), "last_name": name})
+            if created:
+                user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
+            people[role] = user
         workspace = Workspace.objects.filter(slug=slug).first()
         if workspace is None:
             workspace = workspace_create(owner=people["owner"], name=name, slug=slug)
@@ -28,4 +31,4 @@ def seed(out) -> None:
         Project.objects.get_or_create(workspace=workspace, name="Monthly sales report",
                                       defaults={"description": "Demo project"})
     out.write("Demo workspaces: " + ", ".join(DEMO) +
-              " (members <role>@<workspace>.local, password synapscale-demo)")
+              f" (members <role>@<workspace>.local, password {DEMO_PASSWORD})")

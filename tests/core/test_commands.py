@@ -51,3 +51,4 @@ def test_seed_demo_is_idempotent_and_refuses_production(settings):
                        .values_list("role", flat=True))
         assert roles == ["admin", "member", "owner", "viewer"]
     assert Workspace.objects.count() == 2
+    assert User.objects.get(email="viewer@acme-steel.local").check_password("synapscale-demo")
