@@ -1,6 +1,7 @@
 """Serializer base: the model's own ``full_clean()`` runs on every write."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -33,6 +34,20 @@ class BaseModelSerializer(serializers.ModelSerializer):
             queryset = getattr(target, "queryset", None)
             if queryset is not None:
                 target.queryset = tenancy.scope_related(queryset, principal, self.Meta.model)
+
+    def build_standard_field(self, field_name, model_field):
+        """Integer bounds are PostgreSQL's (production) whatever the database in use,
+        so SQLite development validates like production and the schema is one."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.IntegerField) and "choices" not in kwargs:
+            from django.db.backends.base.operations import BaseDatabaseOperations
+
+            low, high = BaseDatabaseOperations.integer_field_ranges.get(
+                model_field.get_internal_type(), (None, None))
+            if low is not None and not kwargs.get("read_only"):
+                kwargs["min_value"] = max(kwargs.get("min_value", low), low)
+                kwargs["max_value"] = min(kwargs.get("max_value", high), high)
+        return field_class, kwargs
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
