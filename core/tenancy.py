@@ -94,9 +94,13 @@ def workspace_ids(principal: Principal, model, action: str = "view"):
     if principal.user is None:
         return []
     granted = models.Q(role__in=roles_at_least(role))
-    codename = f"{action}_{model._meta.model_name}"
-    granted |= models.Q(custom_role__permissions__codename=codename,
-                        custom_role__permissions__content_type__app_label=model._meta.app_label)
+    if RANK[role] <= RANK[MEMBER]:
+        # Custom roles extend content rights only: never to managing members, keys,
+        # secrets or the workspace itself, which would let an admin mint an owner.
+        codename = f"{action}_{model._meta.model_name}"
+        granted |= models.Q(
+            custom_role__permissions__codename=codename,
+            custom_role__permissions__content_type__app_label=model._meta.app_label)
     return Membership.objects.filter(granted, user=principal.user).values("workspace_id")
 
 

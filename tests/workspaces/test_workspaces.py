@@ -123,3 +123,35 @@ def test_admin_changelist_is_scoped_for_non_superuser_staff(client):
     assert mine.name in page and theirs.name not in page
     assert client.get(reverse("admin:workspaces_project_change", args=[theirs.pk])) \
         .status_code == 302
+
+
+def test_custom_roles_cannot_grant_administration():
+    from django.contrib.auth.models import Permission
+
+    tenant = make_tenant()
+    delete_ws = Permission.objects.get(codename="delete_workspace")
+    response = tenant.clients["admin"].post(reverse("workspaces-role-list"), {
+        "workspace": tenant.workspace.pk, "name": "Destroyer", "permissions": [delete_ws.pk]},
+        format="json")
+    assert response.status_code == 400 and "permissions" in response.json()["errors"]
+    # Even a role given it behind the API's back grants nothing administrative.
+    role = RoleFactory(workspace=tenant.workspace)
+    role.permissions.add(delete_ws)
+    admin = Membership.objects.get(workspace=tenant.workspace, role="admin")
+    admin.custom_role = role
+    admin.save()
+    url = reverse("workspaces-workspace-detail", args=[tenant.workspace.pk])
+    assert tenant.clients["admin"].delete(url).status_code == 403
+
+
+def test_moving_a_row_needs_the_right_in_the_target_workspace():
+    tenant, other = make_tenant(), make_tenant()
+    member = Membership.objects.get(workspace=tenant.workspace, role="member").user
+    MembershipFactory(workspace=other.workspace, user=member, role="viewer")
+    project = ProjectFactory(workspace=tenant.workspace)
+    moved = tenant.clients["member"].patch(reverse("workspaces-project-detail",
+                                                   args=[project.pk]),
+                                           {"workspace": other.workspace.pk}, format="json")
+    assert moved.status_code == 403
+    project.refresh_from_db()
+    assert project.workspace == tenant.workspace

@@ -29,10 +29,23 @@ class TransferSerializer(serializers.Serializer):
     user = serializers.IntegerField(help_text="Id of the member who becomes the owner.")
 
 
+def _content_permissions():
+    """Permissions a custom role may grant: on content models, not on administration."""
+    from core import tenancy
+    from workspaces import models as wm
+
+    content = [mdl._meta.model_name for mdl in (wm.Project, wm.ProjectVersion,
+                                                 wm.ProjectCollaborator, wm.ProjectComment,
+                                                 wm.Tag, wm.File)
+               if tenancy.required_role(mdl, "change") == tenancy.MEMBER]
+    return Permission.objects.filter(content_type__app_label="workspaces",
+                                     content_type__model__in=content)
+
+
 class RoleSerializer(BaseModelSerializer):
     permissions = serializers.PrimaryKeyRelatedField(
-        many=True, required=False,
-        queryset=Permission.objects.filter(content_type__app_label="workspaces"))
+        many=True, required=False, queryset=_content_permissions(),
+        help_text="Permissions on content (projects, files, tags...) added to the base role.")
 
     class Meta:
         model = m.Role
