@@ -47,6 +47,24 @@ class UserAdmin(DjangoUserAdmin, BaseModelAdmin):
                                                  "password2")}),
     )
 
+    _PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += self._PRIVILEGE_FIELDS  # staff cannot grant themselves more
+        return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.action(description="Unlock selected accounts", permissions=["change"])
     def unlock_accounts(self, request, queryset):
         users = list(queryset)

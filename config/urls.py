@@ -17,7 +17,7 @@ from core.health import health
 # may add plain views in its own ``urlpatterns``.
 app_api_urls = []
 for app in settings.LOCAL_APPS:
-    if find_spec(f"{app}.api.urls"):
+    if find_spec(f"{app}.api") and find_spec(f"{app}.api.urls"):
         app_api_urls += getattr(import_module(f"{app}.api.urls"), "urlpatterns", [])
 
 _public = {"permission_classes": [AllowAny], "authentication_classes": []}

@@ -2,10 +2,12 @@
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from workspaces import models as m
 from workspaces.services import keys, vault
+from workspaces.services import workspaces as ws
 
 
 @admin.register(m.Workspace)
@@ -16,8 +18,30 @@ class WorkspaceAdmin(BaseModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class MembershipForm(forms.ModelForm):
+    """Roles change under the same rule as the API: never to or from owner here."""
+
+    class Meta:
+        model = m.Membership
+        fields = ("workspace", "user", "role", "custom_role")
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        try:
+            if self.instance.pk is None:
+                if role == "owner":
+                    raise ValidationError("Use the workspace transfer to make someone owner.")
+            else:
+                ws.membership_check_change(membership=self.instance, new_role=role)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("role", exc.messages)
+                                  if hasattr(exc, "error_dict") else exc.messages) from exc
+        return role
+
+
 @admin.register(m.Membership)
 class MembershipAdmin(BaseModelAdmin):
+    form = MembershipForm
     list_display = ("user", "workspace", "role", "custom_role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "workspace__name")

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.api.auth_serializers import SessionSerializer
@@ -16,6 +17,18 @@ class UserViewSet(ModelViewSet):
 
     queryset = users_with_two_factor_state()
     serializer_class = UserSerializer
+
+    def _guard_superusers(self, target) -> None:
+        if target.is_superuser and not self.request.user.is_superuser:
+            raise PermissionDenied("Only superusers may change or delete a superuser.")
+
+    def perform_update(self, serializer):
+        self._guard_superusers(serializer.instance)
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        self._guard_superusers(instance)
+        super().perform_destroy(instance)
 
     @extend_schema(request=None, responses={200: UserSerializer},
                    summary="Unlock an account locked after failed sign-ins")

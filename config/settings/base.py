@@ -83,6 +83,7 @@ LOCAL_APPS = [
     "core",
     "accounts",
     "workspaces",
+    "analytics",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -51,7 +51,39 @@ class BaseModelAdmin(admin.ModelAdmin):
         queryset = super().get_field_queryset(db, db_field, request)
         if queryset is None:
             queryset = db_field.remote_field.model._default_manager.using(db).all()
-        return tenancy.scope_related(queryset, tenancy.principal_for(request), self.model)
+        principal = tenancy.principal_for(request)
+        if db_field.name == "workspace" and tenancy.is_scoped(self.model):
+            # Offer only workspaces where this role may create such rows.
+            ids = tenancy.workspace_ids(principal, self.model, "add")
+            return queryset if ids is None else queryset.filter(pk__in=ids)
+        return tenancy.scope_related(queryset, principal, self.model)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and isinstance(obj, tenancy.WorkspaceScoped):
+            fields.append("workspace")  # rows never move between tenants
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not issubclass(self.model, tenancy.WorkspaceScoped):
+            return form
+
+        class SameWorkspaceForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                workspace = cleaned.get("workspace") or getattr(self.instance, "workspace", None)
+                for name, value in list(cleaned.items()):
+                    related = list(value) if hasattr(value, "__iter__") and \
+                        not isinstance(value, str | dict) else [value]
+                    for item in related:
+                        if isinstance(item, tenancy.WorkspaceScoped) and workspace and \
+                                item.workspace_id != workspace.pk:
+                            self.add_error(name, "This belongs to another workspace.")
+                            break
+                return cleaned
+
+        return SameWorkspaceForm
 
     def get_autocomplete_fields(self, request):
         if self.autocomplete_fields:

@@ -20,6 +20,10 @@ class BaseModelSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         hidden = sensitive_fields(self.Meta.model)
         fields = {name: f for name, f in fields.items() if name not in hidden or f.write_only}
+        if self.instance is not None and "workspace" in fields and \
+                issubclass(self.Meta.model, tenancy.WorkspaceScoped):
+            # Rows never move between tenants: their related rows would stay behind.
+            fields["workspace"].read_only = True
         self._scope_related_fields(fields)
         return fields
 

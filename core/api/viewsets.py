@@ -132,16 +132,6 @@ class ScopedMixin:
     def perform_scoped_create(self, serializer):
         serializer.save()
 
-    def perform_update(self, serializer):
-        # Moving a row to another workspace needs the right to create it there.
-        workspace = serializer.validated_data.get("workspace")
-        current = getattr(serializer.instance, "workspace_id", None)
-        if workspace is not None and current is not None and workspace.pk != current and \
-                not tenancy.can_in_workspace(tenancy.principal_for(self.request), workspace,
-                                             serializer.Meta.model, "add"):
-            raise PermissionDenied("Your role in the target workspace cannot create this.")
-        super().perform_update(serializer)
-
 
 class ScopedModelViewSet(ScopedMixin, ModelViewSet):
     pass

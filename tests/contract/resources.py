@@ -43,9 +43,9 @@ def writable_payload(resource, **overrides) -> dict:
     deleting it frees unique values for the request to reuse.
     """
     obj = make(resource, **overrides)
-    serializer = resource.viewset.serializer_class(obj)
-    writable = {n for n, f in serializer.fields.items() if not f.read_only}
-    data = {k: v for k, v in serializer.data.items() if k in writable}
+    serializer_class = resource.viewset.serializer_class
+    writable = {n for n, f in serializer_class().fields.items() if not f.read_only}
+    data = {k: v for k, v in serializer_class(obj).data.items() if k in writable}
     obj.delete()
     for name, value in CONTRACT_EXTRA.get(resource.model, {}).items():
         data[name] = value() if callable(value) else value

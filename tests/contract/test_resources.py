@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 
-from core import registry
+from core import registry, tenancy
 from core.models import is_append_only
 
 from .resources import (
@@ -98,7 +98,12 @@ def test_create_update_delete(resource, staff_client):
             assert created.json().get(name, value) == value, name
 
     if "update" in resource.operations:
-        replacement = writable_payload(resource)
+        # Related rows must share the object's workspace, which never changes.
+        created_obj = resource.model.objects.get(pk=pk)
+        same_tenant = ({"workspace": created_obj.workspace}
+                       if isinstance(created_obj, tenancy.WorkspaceScoped) else {})
+        replacement = writable_payload(resource, **same_tenant)
+        replacement.pop("workspace", None)
         updated = staff_client.put(detail_url(resource, pk), replacement,
                                    format=body_format(replacement))
         assert updated.status_code == 200, updated.content

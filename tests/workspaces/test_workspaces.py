@@ -8,7 +8,12 @@ from django.urls import reverse
 
 from tests.contract.isolation import make_tenant
 from tests.factories import UserFactory
-from tests.factories_workspaces import MembershipFactory, ProjectFactory, RoleFactory
+from tests.factories_workspaces import (
+    ApiKeyFactory,
+    MembershipFactory,
+    ProjectFactory,
+    RoleFactory,
+)
 from workspaces.models import Activity, File, Membership, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +149,7 @@ def test_custom_roles_cannot_grant_administration():
     assert tenant.clients["admin"].delete(url).status_code == 403
 
 
-def test_moving_a_row_needs_the_right_in_the_target_workspace():
+def test_rows_never_move_to_another_workspace():
     tenant, other = make_tenant(), make_tenant()
     member = Membership.objects.get(workspace=tenant.workspace, role="member").user
     MembershipFactory(workspace=other.workspace, user=member, role="viewer")
@@ -152,6 +157,16 @@ def test_moving_a_row_needs_the_right_in_the_target_workspace():
     moved = tenant.clients["member"].patch(reverse("workspaces-project-detail",
                                                    args=[project.pk]),
                                            {"workspace": other.workspace.pk}, format="json")
-    assert moved.status_code == 403
+    assert moved.status_code == 200 and moved.json()["workspace"] == tenant.workspace.pk
     project.refresh_from_db()
     assert project.workspace == tenant.workspace
+
+
+def test_api_keys_can_never_become_owners():
+    tenant = make_tenant()
+    key = ApiKeyFactory(workspace=tenant.workspace, role="admin")
+    response = tenant.clients["admin"].patch(reverse("workspaces-apikey-detail", args=[key.pk]),
+                                             {"role": "owner"}, format="json")
+    assert response.status_code == 400 and "role" in response.json()["errors"]
+    key.refresh_from_db()
+    assert key.role == "admin"

@@ -32,6 +32,13 @@ class ApiKey(WorkspaceScoped, TimestampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.role == tenancy.OWNER:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"role": ["API keys cannot act as the owner."]})
+
     @property
     def is_usable(self) -> bool:
         now = timezone.now()

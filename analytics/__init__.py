@@ -1,0 +1,1 @@
+"""Analytics and business-intelligence data (clients, inventory, sales) and their CSV ETL."""

@@ -1,0 +1,57 @@
+"""The predecessor's BI file formats, in one place.
+
+Two pipe-delimited files with a header row (`estoque 1.csv`, inventory;
+`faturamento 1.csv`, sales), loaded by the predecessor with
+``psql \\COPY ... WITH (FORMAT csv, HEADER true, DELIMITER '|')``.  Each
+column is listed with the English name our models use for it.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # as in the predecessor's files
+    name: str  # our field name
+    kind: str  # date | int | decimal | text
+    max_length: int | None = None
+
+
+INVENTORY = (
+    Column("data", "snapshot_date", "date"),
+    Column("cod_cliente", "client_code", "int"),
+    Column("es_centro", "centre", "text", 50),
+    Column("tipo_material", "material_type", "text", 100),
+    Column("origem", "origin", "text", 50),
+    Column("cod_produto", "product_code", "text", 50),
+    Column("lote", "batch", "text", 50),
+    Column("dias_em_estoque", "days_in_stock", "int"),
+    Column("produto", "product", "text", 100),
+    Column("grupo_mercadoria", "product_group", "text", 100),
+    Column("es_totalestoque", "stock_tonnes", "decimal"),
+    Column("SKU", "sku", "text", 50),
+)
+
+SALES = (
+    Column("data", "sale_date", "date"),
+    Column("cod_cliente", "client_code", "int"),
+    Column("lote", "batch", "text", 50),
+    Column("origem", "origin", "text", 50),
+    Column("zs_gr_mercad", "product_group", "text", 100),
+    Column("produto", "product", "text", 100),
+    Column("cod_produto", "product_code", "text", 50),
+    Column("zs_centro", "centre", "text", 50),
+    Column("zs_cidade", "city", "text", 100),
+    Column("zs_uf", "state", "text", 10),
+    Column("zs_peso_liquido", "net_weight_tonnes", "decimal"),
+    Column("giro_sku_cliente", "sku_client_turnover", "decimal"),
+    Column("SKU", "sku", "text", 50),
+)
+
+DATASETS = {"inventory": INVENTORY, "sales": SALES}
+PREDECESSOR_FILENAMES = {"inventory": "estoque 1.csv", "sales": "faturamento 1.csv"}
+DELIMITER = "|"
+
+
+def header_line(dataset: str) -> str:
+    return DELIMITER.join(c.header for c in DATASETS[dataset])
