@@ -65,5 +65,9 @@ class SessionViewSet(ResourceMixin, mixins.ListModelMixin, mixins.RetrieveModelM
         return queryset.filter(user=user)
 
     def destroy(self, request, *args, **kwargs):
-        tokens.token_revoke(token=self.get_object())
+        token = self.get_object()
+        if token.user_id != request.user.pk and not request.user.has_perm(
+                "accounts.delete_apitoken"):
+            raise PermissionDenied("Revoking someone else's session needs the delete permission.")
+        tokens.token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -224,3 +224,16 @@ def test_expired_tokens_are_pruned_on_schedule(settings):
     assert list(ApiToken.objects.values_list("pk", flat=True)) == [live.pk]
     assert settings.CELERY_BEAT_SCHEDULE["prune-expired-tokens"]["task"] == \
         "accounts.tasks.prune_expired_tokens"
+
+
+def test_viewing_others_sessions_does_not_allow_revoking_them(user, client):
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    user.user_permissions.add(Permission.objects.get(codename="view_apitoken"))
+    theirs = ApiTokenFactory()
+    api = APIClient()
+    api.force_login(user)
+    assert api.get(reverse("accounts-apitoken-detail", args=[theirs.pk])).status_code == 200
+    assert api.delete(reverse("accounts-apitoken-detail", args=[theirs.pk])).status_code == 403
+    assert ApiToken.objects.filter(pk=theirs.pk).exists()
