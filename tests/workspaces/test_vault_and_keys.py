@@ -120,3 +120,11 @@ def test_secret_admin_form_never_shows_the_value(client, superuser):
     assert page.status_code == 200
     assert VALUE not in page.content.decode() and secret.ciphertext not in page.content.decode()
     assert Secret.objects.count() == 1
+
+
+def test_owner_keys_cannot_be_created():
+    tenant = make_tenant()
+    response = tenant.clients["admin"].post(reverse("workspaces-apikey-list"), {
+        "workspace": tenant.workspace.pk, "name": "root", "role": "owner"}, format="json")
+    assert response.status_code == 400 and "role" in response.json()["errors"]
+    assert not ApiKey.objects.filter(name="root").exists()

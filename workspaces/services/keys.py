@@ -6,7 +6,6 @@ import secrets
 
 from django.utils import timezone
 
-from core import tenancy
 from workspaces.models import ApiKey
 
 KEY_SCHEME = "Api-Key"
@@ -17,11 +16,9 @@ def _hash(secret: str) -> str:
 
 
 def api_key_create(*, workspace, name: str, role: str, expires_at=None, by=None):
-    """Returns ``(key, raw)``; ``raw`` (``<prefix>.<secret>``) is never stored."""
-    if role == tenancy.OWNER:
-        from django.core.exceptions import ValidationError
+    """Returns ``(key, raw)``; ``raw`` (``<prefix>.<secret>``) is never stored.
 
-        raise ValidationError({"role": ["API keys cannot act as the owner."]})
+    ``ApiKey.clean`` refuses the owner role (here and on any later update)."""
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
     key = ApiKey(workspace=workspace, name=name, role=role, prefix=prefix,
                  hashed_key=_hash(secret), expires_at=expires_at,
