@@ -192,3 +192,11 @@ def user_unlock(*, user: User) -> None:
     User.objects.filter(pk=user.pk).update(failed_login_attempts=0, locked_until=None)
     user.refresh_from_db(fields=["failed_login_attempts", "locked_until"])
     record(action="update", instance=user, before=before, after=snapshot(user))
+
+
+def login_attempts_prune(*, retention_days: int | None = None) -> int:
+    days = settings.LOGIN_ATTEMPT_RETENTION_DAYS if retention_days is None else retention_days
+    if days < 0:
+        raise ValueError("retention_days must be zero or positive")
+    cutoff = timezone.now() - timedelta(days=days)
+    return LoginAttempt.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.prune_audit_entries",
         "schedule": 24 * 60 * 60,
     },
+    "prune-login-attempts": {
+        "task": "accounts.tasks.prune_login_attempts",
+        "schedule": 24 * 60 * 60,
+    },
     "prune-expired-tokens": {
         "task": "accounts.tasks.prune_expired_tokens",
         "schedule": 60 * 60,
@@ -291,6 +295,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Audit trail -------------------------------------------------------------
 # Entries older than this are pruned daily, except each object's "create" entry.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+LOGIN_ATTEMPT_RETENTION_DAYS = env.int("LOGIN_ATTEMPT_RETENTION_DAYS", default=180)
 
 # --- Logging -----------------------------------------------------------------
 LOGGING = {

@@ -131,3 +131,15 @@ def test_lockout_answers_the_same_for_unknown_emails(anon_client, user, settings
         answers[email] = [(r.status_code, r.json()["code"]) for r in (locked, again)]
     assert answers[user.email] == answers["nobody@example.com"] == [
         (403, "account_locked"), (403, "account_locked")]
+
+
+def test_old_login_attempts_are_pruned_on_schedule(settings, user):
+    from accounts.tasks import prune_login_attempts
+    from tests.factories import LoginAttemptFactory
+
+    settings.LOGIN_ATTEMPT_RETENTION_DAYS = 30
+    old, recent = LoginAttemptFactory(user=user), LoginAttemptFactory(user=user)
+    LoginAttempt.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    assert prune_login_attempts.delay().get() == 1
+    assert list(LoginAttempt.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert "prune-login-attempts" in settings.CELERY_BEAT_SCHEDULE

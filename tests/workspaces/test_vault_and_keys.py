@@ -128,3 +128,13 @@ def test_owner_keys_cannot_be_created():
         "workspace": tenant.workspace.pk, "name": "root", "role": "owner"}, format="json")
     assert response.status_code == 400 and "role" in response.json()["errors"]
     assert not ApiKey.objects.filter(name="root").exists()
+
+
+def test_keys_made_by_keys_never_outlive_their_maker():
+    tenant = make_tenant()
+    maker = ApiKeyFactory(workspace=tenant.workspace, role="admin",
+                          expires_at=timezone.now() + timedelta(days=1))
+    made = key_client(maker.raw).post(reverse("workspaces-apikey-list"), {
+        "workspace": tenant.workspace.pk, "name": "child", "role": "member"}, format="json")
+    assert made.status_code == 201
+    assert ApiKey.objects.get(pk=made.json()["id"]).expires_at == maker.expires_at

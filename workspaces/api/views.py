@@ -262,8 +262,14 @@ class ApiKeyViewSet(ScopedModelViewSet):
     serializer_class = s.ApiKeySerializer
 
     def perform_scoped_create(self, serializer):
-        key, self._raw_key = keys.api_key_create(by=_user(self.request),
-                                                 **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        minting_key = tenancy.principal_for(self.request).api_key
+        if minting_key is not None:
+            try:
+                data = keys.limits_for_minted_key(minting_key, data)
+            except DjangoValidationError as exc:
+                raise ApiError(400, "invalid", "Invalid input.", errors=exc.message_dict) from exc
+        key, self._raw_key = keys.api_key_create(by=_user(self.request), **data)
         serializer.instance = key
 
     @extend_schema(responses={201: s.ApiKeyCreatedSerializer})

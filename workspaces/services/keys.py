@@ -28,6 +28,20 @@ def api_key_create(*, workspace, name: str, role: str, expires_at=None, by=None)
     return key, f"{prefix}.{secret}"
 
 
+def limits_for_minted_key(minting_key: ApiKey, data: dict) -> dict:
+    """A key made by a key never outranks or outlives it."""
+    from django.core.exceptions import ValidationError
+
+    from core import tenancy
+
+    if tenancy.RANK[data.get("role", "viewer")] > tenancy.RANK[minting_key.role]:
+        raise ValidationError({"role": ["A key cannot create a key with a higher role."]})
+    expiry = data.get("expires_at")
+    if minting_key.expires_at is not None and (expiry is None or expiry > minting_key.expires_at):
+        data = {**data, "expires_at": minting_key.expires_at}
+    return data
+
+
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
