@@ -2,13 +2,16 @@
 
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from analytics.models import Client as ClientModel
+from analytics.models import InventoryRecord, SaleRecord
 from workspaces import models as m
 from workspaces.services import keys, vault
 
@@ -187,3 +190,53 @@ CONTRACT_EXTRA = {
     m.File: {"file": _upload},
     m.Secret: {"value": lambda: "sk-test-" + uuid.uuid4().hex},
 }
+
+
+# --- analytics (BI) -------------------------------------------------------------------------
+
+class ClientFactory(DjangoModelFactory):
+    class Meta:
+        model = ClientModel
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    code = factory.Sequence(lambda n: 1000 + n)
+    name = factory.Sequence(lambda n: f"Cliente {n + 1}")
+
+
+class InventoryRecordFactory(DjangoModelFactory):
+    class Meta:
+        model = InventoryRecord
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    snapshot_date = date(2025, 6, 24)
+    client = factory.SubFactory(ClientFactory, workspace=SAME_WORKSPACE)
+    centre = "1101"
+    material_type = "Produto Acabado"
+    origin = "E_PRG_REF"
+    product_code = "BFF"
+    batch = factory.Sequence(lambda n: f"L2503{n:05d}")
+    days_in_stock = 45
+    product = "Bobina"
+    product_group = "Laminado a Frio"
+    stock_tonnes = Decimal("26.302")
+    sku = "BFF-0.50X1200"
+
+
+class SaleRecordFactory(DjangoModelFactory):
+    class Meta:
+        model = SaleRecord
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    sale_date = date(2024, 11, 13)
+    client = factory.SubFactory(ClientFactory, workspace=SAME_WORKSPACE)
+    batch = factory.Sequence(lambda n: f"L2411{n:05d}")
+    origin = "PRG"
+    product_group = "ZINCADO"
+    product = "Chapa"
+    product_code = "CZN"
+    centre = "1201"
+    city = "CURITIBA"
+    state = "PR"
+    net_weight_tonnes = Decimal("31.069")
+    sku_client_turnover = Decimal("4.2294")
+    sku = "CZN-0.80X1500"
