@@ -3,10 +3,13 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.net import client_ip
 from workspaces import models as m
-from workspaces.services import keys, vault
+from workspaces.services import files, keys, vault
 from workspaces.services import workspaces as ws
 
 
@@ -16,6 +19,12 @@ class WorkspaceAdmin(BaseModelAdmin):
     list_filter = ("status", "billing_plan")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:  # every workspace has one owner: whoever creates it
+                ws.workspace_set_up(workspace=obj, owner=request.user)
 
 
 class MembershipForm(forms.ModelForm):
@@ -60,6 +69,9 @@ class InvitationAdmin(BaseModelAdmin):
     list_filter = ("status", "role")
     search_fields = ("email",)
     readonly_fields = ("status", "expires_at", "invited_by", "accepted_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sent through the API, which emails the single-use link
 
 
 @admin.register(m.Project)
@@ -113,6 +125,13 @@ class FileAdmin(BaseModelAdmin):
     search_fields = ("name", "checksum")
     readonly_fields = ("content_type", "size", "checksum", "uploaded_by")
 
+    def save_model(self, request, obj, form, change):
+        if "file" in form.changed_data:
+            files.file_describe(obj, form.cleaned_data["file"])
+        if not change:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
 
 class SecretForm(forms.ModelForm):
     """The value is write-only: typed in, never shown back."""
@@ -139,11 +158,13 @@ class SecretAdmin(BaseModelAdmin):
 
     def save_model(self, request, obj, form, change):
         value = form.cleaned_data.get("value")
-        if value:
-            obj.ciphertext = vault.encrypt(value)
         if not change:
+            obj.ciphertext = vault.encrypt(value)
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if change and value:  # recorded as a SecretAccess, as through the API
+            vault.secret_set_value(secret=obj, value=value, ip=client_ip(request),
+                                   principal=tenancy.principal_for(request))
 
 
 @admin.register(m.SecretAccess)

@@ -7,7 +7,6 @@ the API's error body.
 import math
 
 from django.contrib.auth import logout as session_logout
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
@@ -34,10 +33,6 @@ def _sign_in_error(exc: signin.SignInError) -> ApiError:
 
 def _flow_error(exc: email_flows.FlowError) -> ApiError:
     return ApiError(400, exc.code, exc.message, errors={exc.field: [exc.message]})
-
-
-def _password_error(exc: DjangoValidationError, field: str) -> ApiError:
-    return ApiError(400, "invalid", "Invalid input.", errors={field: list(exc.messages)})
 
 
 def _validated(serializer_class, request):
@@ -70,13 +65,7 @@ class RegisterView(_PublicAuthView):
         if User.objects.filter(email__iexact=data["email"]).exists():
             raise ApiError(400, "invalid", "Invalid input.",
                            errors={"email": ["A user with this email address already exists."]})
-        try:
-            user = email_flows.user_register(request=request, **data)
-        except DjangoValidationError as exc:
-            field = "password" if not hasattr(exc, "error_dict") else None
-            if field:
-                raise _password_error(exc, "password") from exc
-            raise ApiError(400, "invalid", "Invalid input.", errors=exc.message_dict) from exc
+        user = email_flows.user_register(request=request, **data)
         return Response(_profile(user), status=status.HTTP_201_CREATED)
 
 
@@ -185,8 +174,6 @@ class ChangePasswordView(_TokenView):
                                         new_password=data["new_password"])
         except email_flows.FlowError as exc:
             raise _flow_error(exc) from exc
-        except DjangoValidationError as exc:
-            raise _password_error(exc, "new_password") from exc
         if request.auth is None:
             from django.contrib.auth import update_session_auth_hash
 
@@ -212,8 +199,6 @@ class ResetPasswordView(_PublicAuthView):
             email_flows.password_reset_confirm(**data)
         except email_flows.FlowError as exc:
             raise _flow_error(exc) from exc
-        except DjangoValidationError as exc:
-            raise _password_error(exc, "new_password") from exc
         return Response({"detail": "Your password has been reset; sign in with it."})
 
 

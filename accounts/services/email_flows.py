@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
@@ -22,6 +23,14 @@ from .tokens import tokens_revoke_all
 _VERIFY_SALT = "accounts.email-verification"
 
 
+def _check_password(password: str, user: User, field: str) -> None:
+    """Django's password validators, reported against the request field that carried it."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+
+
 class FlowError(Exception):
     def __init__(self, code: str, message: str, field: str = "token"):
         super().__init__(message)
@@ -33,7 +42,7 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     with transaction.atomic():
         user = User(email=User.objects.normalize_email(email).lower(), first_name=first_name,
                     last_name=last_name, status=User.Status.PENDING)
-        password_validation.validate_password(password, user)
+        _check_password(password, user, "password")
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save()
@@ -109,7 +118,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         raise FlowError("token_invalid", "This reset link is not valid.") from exc
     if not default_token_generator.check_token(user, token):
         raise FlowError("token_invalid", "This reset link is not valid or has expired.")
-    password_validation.validate_password(new_password, user)
+    _check_password(new_password, user, "new_password")
     with transaction.atomic():
         user.set_password(new_password)
         # A reset proves control of the mailbox, not of the second factor: 2FA stays on.
@@ -123,7 +132,7 @@ def password_change(*, user: User, current_password: str, new_password: str,
     if not user.check_password(current_password):
         raise FlowError("invalid_password", "The current password is incorrect.",
                         field="current_password")
-    password_validation.validate_password(new_password, user)
+    _check_password(new_password, user, "new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])

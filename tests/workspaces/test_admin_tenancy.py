@@ -91,3 +91,34 @@ def test_staff_cannot_grant_themselves_privileges_or_touch_superusers(client):
     assert response.status_code == 403
     root.refresh_from_db()
     assert not root.check_password("a-Taken-over-passphrase-1")
+
+
+def test_admin_writes_go_through_the_same_services(client, superuser):
+    import hashlib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories_workspaces import SecretFactory
+    from workspaces.models import File, SecretAccess, Workspace
+
+    client.force_login(superuser)
+    client.post(reverse("admin:workspaces_workspace_add"), {
+        "name": "Via admin", "slug": "via-admin", "status": "active", "billing_plan": "free",
+        "settings": "{}", "metadata": "{}", "usage_limits": "{}", "features_enabled": "{}"})
+    workspace = Workspace.objects.get(slug="via-admin")
+    assert list(Membership.objects.filter(workspace=workspace).values_list("user", "role")) == [
+        (superuser.pk, "owner")]
+
+    content = b"a|b\n1|2\n"
+    client.post(reverse("admin:workspaces_file_add"), {
+        "workspace": workspace.pk, "name": "report", "status": "active", "metadata": "{}",
+        "access_permissions": "{}", "file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    stored = File.objects.get(workspace=workspace)
+    assert (stored.checksum, stored.size, stored.content_type) == (
+        hashlib.sha256(content).hexdigest(), len(content), "text/csv")
+
+    secret = SecretFactory(workspace=workspace)
+    client.post(reverse("admin:workspaces_secret_change", args=[secret.pk]), {
+        "workspace": workspace.pk, "name": secret.name, "description": "", "value": "new"})
+    assert SecretAccess.objects.filter(secret=secret, action="set").count() == 1
+    assert client.get(reverse("admin:workspaces_invitation_add")).status_code == 403

@@ -207,11 +207,8 @@ class FileViewSet(ScopedModelViewSet):
 
     def perform_scoped_create(self, serializer):
         data = dict(serializer.validated_data)
-        try:
-            serializer.instance = files.file_store(upload=data.pop("file"),
-                                                   by=_user(self.request), **data)
-        except DjangoValidationError as exc:
-            raise ApiError(400, "invalid", "Invalid input.", errors=exc.message_dict) from exc
+        serializer.instance = files.file_store(upload=data.pop("file"), by=_user(self.request),
+                                               **data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes},
                    summary="Download the file's content")

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from workspaces.models import File
 
 
-def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
+def file_describe(stored: File, upload) -> None:
+    """Set size, content type, checksum (and a missing name) from ``upload``."""
     if upload.size > settings.FILE_UPLOAD_MAX_BYTES:
         raise ValidationError({"file": [f"Files may be at most "
                                         f"{settings.FILE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB."]})
@@ -17,12 +18,17 @@ def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    content_type = getattr(upload, "content_type", "") or \
-        mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
-    name = fields.pop("name", "") or upload.name
-    stored = File(workspace=workspace, project=project, name=name[:255], size=upload.size,
-                  content_type=content_type[:120], checksum=digest.hexdigest(),
+    stored.size, stored.checksum = upload.size, digest.hexdigest()
+    stored.content_type = (getattr(upload, "content_type", "") or
+                           mimetypes.guess_type(upload.name)[0] or
+                           "application/octet-stream")[:120]
+    stored.name = (stored.name or upload.name)[:255]
+
+
+def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
+    stored = File(workspace=workspace, project=project,
                   uploaded_by=by if getattr(by, "pk", None) else None, **fields)
+    file_describe(stored, upload)
     stored.file.save(upload.name, upload, save=False)
     stored.save()
     return stored

@@ -32,10 +32,15 @@ def workspace_create(*, owner, name: str, slug: str = "", **fields) -> Workspace
     workspace = Workspace(name=name, slug=slug or unique_slug(name), **fields)
     workspace.full_clean()
     workspace.save()
+    workspace_set_up(workspace=workspace, owner=owner)
+    return workspace
+
+
+def workspace_set_up(*, workspace: Workspace, owner) -> None:
+    """A new workspace's owner membership and first activity (API and admin alike)."""
     Membership.objects.create(workspace=workspace, user=owner, role=tenancy.OWNER)
     activity_record(workspace=workspace, actor=owner, verb="workspace.created",
                     summary=f"{owner} created the workspace", target=workspace)
-    return workspace
 
 
 @transaction.atomic
