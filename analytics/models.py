@@ -7,6 +7,7 @@ daylight-saving gap.  Inventory and sales rows are written only by the import
 pipeline, so they are append-only here.
 """
 
+from django.conf import settings
 from django.db import models
 
 from core.models import TimestampedModel
@@ -28,6 +29,92 @@ class Client(WorkspaceScoped, TimestampedModel):
         return self.name or f"Client {self.code}"
 
 
+def _import_upload_to(instance, filename: str) -> str:
+    return f"imports/{instance.workspace_id}/{instance.dataset}/{filename}"
+
+
+class ImportJob(WorkspaceScoped, TimestampedModel):
+    """One uploaded BI file and its trip through the import pipeline."""
+
+    # Created by upload, advanced by the pipeline; never edited or deleted by hand
+    # (its rows point at it, and it is the record of what was loaded).
+    api_operations = ("list", "retrieve", "create")
+
+    class Dataset(models.TextChoices):
+        INVENTORY = "inventory", "Inventory (estoque)"
+        SALES = "sales", "Sales (faturamento)"
+
+    class Mode(models.TextChoices):
+        APPEND = "append", "Append"
+        REPLACE = "replace", "Replace a previous import"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DUPLICATE = "duplicate", "Duplicate (already imported)"
+        REPLACED = "replaced", "Replaced by a later import"
+
+    ACTIVE = (Status.PENDING, Status.RUNNING, Status.SUCCEEDED)
+
+    dataset = models.CharField(max_length=16, choices=Dataset.choices)
+    file = models.FileField(upload_to=_import_upload_to, max_length=500)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file.")
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.APPEND)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="replaced_by",
+                                 help_text="The import whose rows this one swaps out.")
+    skip_invalid = models.BooleanField(
+        default=False, help_text="Load the valid rows and report the bad ones, instead of "
+                                 "loading nothing when any row is bad.")
+    delimiter = models.CharField(max_length=1, blank=True,
+                                 help_text="Blank: detected from the header line.")
+    encoding = models.CharField(max_length=32, blank=True,
+                                help_text="Blank: detected (UTF-8, else Windows-1252).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+",
+                                     help_text="The earlier import of the same file.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    clients_created = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors_preview = models.JSONField(default=list, blank=True,
+                                      help_text="The first errors; the full list is the report.")
+    error_report = models.FileField(upload_to=_import_upload_to, max_length=500, blank=True)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="Last sign of life from the worker.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            # Same file, same dataset, loaded (or on its way) once per workspace.
+            models.UniqueConstraint(
+                fields=["workspace", "dataset", "checksum"],
+                condition=models.Q(status__in=["pending", "running", "succeeded"]),
+                name="analytics_importjob_once_per_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_dataset_display()} import #{self.pk} ({self.original_name})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+
 class InventoryRecord(WorkspaceScoped):
     """One inventory line of a snapshot (the predecessor's `estoque`)."""
 
@@ -46,6 +133,8 @@ class InventoryRecord(WorkspaceScoped):
     stock_tonnes = models.DecimalField(max_digits=14, decimal_places=3,
                                        help_text="Total stock in metric tons.")
     sku = models.CharField(max_length=50)
+    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="inventory_rows")
 
     class Meta:
         ordering = ("-snapshot_date", "id")
@@ -80,6 +169,8 @@ class SaleRecord(WorkspaceScoped):
                                               help_text="giro_sku_cliente: SKU turnover "
                                                         "for the client.")
     sku = models.CharField(max_length=50)
+    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="sale_rows")
 
     class Meta:
         ordering = ("-sale_date", "id")

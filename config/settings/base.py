@@ -84,6 +84,7 @@ LOCAL_APPS = [
     "accounts",
     "workspaces",
     "analytics",
+    "reports",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -290,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.prune_expired_tokens",
         "schedule": 60 * 60,
     },
+    "reap-import-jobs": {
+        "task": "analytics.tasks.reap_import_jobs",
+        "schedule": 5 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -325,3 +330,13 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = (
         ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
     )
+
+# --- BI imports (analytics) ------------------------------------------------------------------
+# Time zone of the source systems: timestamps with an offset become local dates here.
+# A workspace may override it with settings["bi_source_time_zone"].
+BI_SOURCE_TIME_ZONE = env.str("BI_SOURCE_TIME_ZONE", default="America/Sao_Paulo")
+# A job whose worker stops is retried this many times in all, then marked failed.
+BI_IMPORT_MAX_ATTEMPTS = env.int("BI_IMPORT_MAX_ATTEMPTS", default=3)
+# A running job with no heartbeat for this long is checked by the reaper.
+BI_IMPORT_STALE_MINUTES = env.int("BI_IMPORT_STALE_MINUTES", default=10)
+BI_IMPORT_MAX_BYTES = env.int("BI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024 * 1024)

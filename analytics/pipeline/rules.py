@@ -1,0 +1,141 @@
+"""What makes a value valid, and what it becomes: in Python and in PostgreSQL SQL.
+
+The two halves sit side by side so a rule changes in one place.  Python runs
+them row by row on SQLite; PostgreSQL runs the SQL over the whole staging
+table at once.  Both use the patterns declared in ``analytics.formats`` and
+give the same reasons, which the tests check on each database.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from ..formats import DATE_PATTERNS, DECIMAL_PATTERN, INT_PATTERN, Column
+
+REQUIRED = "is required"
+NOT_DATE = "is not a date (expected YYYY-MM-DD, DD/MM/YYYY or an ISO timestamp)"
+NOT_CALENDAR_DATE = "is not a real calendar date or time"
+NOT_WHOLE = "is not a whole number (0 to 999999999)"
+NOT_NUMBER = "is not a number (decimal comma or point, no thousands separators)"
+NEGATIVE = "is negative: weights cannot be negative"
+
+
+def too_long(column: Column) -> str:
+    return f"is longer than {column.max_length} characters"
+
+
+def too_large(column: Column) -> str:
+    return f"has more than {column.integer_digits} digits before the decimal mark"
+
+
+_DATE = {k: re.compile(p) for k, p in DATE_PATTERNS.items()}
+_INT = re.compile(INT_PATTERN)
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
+_OFFSET_SQL = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+# --- Python (row by row) ------------------------------------------------------------------
+
+def parse(column: Column, raw: str | None, tz: ZoneInfo):
+    """Return ``(value, None)`` or ``(None, reason)`` for one trimmed field."""
+    value = (raw or "").strip()
+    if not value:
+        return None, REQUIRED
+    if column.kind == "text":
+        return (None, too_long(column)) if len(value) > column.max_length else (value, None)
+    if column.kind == "int":
+        return (int(value), None) if _INT.match(value) else (None, NOT_WHOLE)
+    if column.kind == "decimal":
+        return _parse_decimal(column, value)
+    return _parse_date(value, tz)
+
+
+def _parse_decimal(column: Column, value: str):
+    if not _DECIMAL.match(value):
+        return None, NOT_NUMBER
+    number = Decimal(value.replace(",", "."))
+    if len(value.lstrip("-").replace(",", ".").split(".")[0]) > column.integer_digits:
+        return None, too_large(column)
+    if column.non_negative and number < 0:
+        return None, NEGATIVE
+    return number.quantize(Decimal(1).scaleb(-column.digits[1]), ROUND_HALF_UP), None
+
+
+def _parse_date(value: str, tz: ZoneInfo):
+    try:
+        if _DATE["iso"].match(value):
+            return date.fromisoformat(value), None
+        if _DATE["br"].match(value):
+            return datetime.strptime(value, "%d/%m/%Y").date(), None
+        if _DATE["timestamp"].match(value):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                return moment.astimezone(tz).date(), None
+            return moment.date(), None
+    except (ValueError, InvalidOperation):
+        return None, NOT_CALENDAR_DATE
+    return None, NOT_DATE
+
+
+# --- PostgreSQL (set-based) ---------------------------------------------------------------
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_reason(column: Column, field: str) -> str:
+    """A CASE expression: NULL when ``field`` (a staging text column) is valid, else why."""
+    v = f"btrim({field})"
+    checks = [f"WHEN {field} IS NULL OR {v} = '' THEN {_lit(REQUIRED)}"]
+    if column.kind == "text":
+        checks.append(f"WHEN char_length({v}) > {column.max_length} "
+                      f"THEN {_lit(too_long(column))}")
+    elif column.kind == "int":
+        checks.append(f"WHEN {v} !~ {_lit(INT_PATTERN)} THEN {_lit(NOT_WHOLE)}")
+    elif column.kind == "decimal":
+        checks.append(f"WHEN {v} !~ {_lit(DECIMAL_PATTERN)} THEN {_lit(NOT_NUMBER)}")
+        checks.append(f"WHEN char_length(split_part(translate(ltrim({v}, '-'), ',', '.'), '.', 1))"
+                      f" > {column.integer_digits} THEN {_lit(too_large(column))}")
+        if column.non_negative:
+            checks.append(f"WHEN translate({v}, ',', '.')::numeric < 0 THEN {_lit(NEGATIVE)}")
+    else:
+        shapes = " OR ".join(f"{v} ~ {_lit(p)}" for p in DATE_PATTERNS.values())
+        checks.append(f"WHEN NOT ({shapes}) THEN {_lit(NOT_DATE)}")
+        checks.append(f"WHEN NOT {_sql_calendar_ok(v)} THEN {_lit(NOT_CALENDAR_DATE)}")
+    return "CASE " + " ".join(checks) + " END"
+
+
+def _sql_calendar_ok(v: str) -> str:
+    """Day within its month, and a timestamp's clock within range (shape already checked)."""
+    br = f"({v} ~ {_lit(DATE_PATTERNS['br'])})"
+    year = f"(CASE WHEN {br} THEN substr({v}, 7, 4) ELSE substr({v}, 1, 4) END)::int"
+    month = f"(CASE WHEN {br} THEN substr({v}, 4, 2) ELSE substr({v}, 6, 2) END)::int"
+    day = f"(CASE WHEN {br} THEN substr({v}, 1, 2) ELSE substr({v}, 9, 2) END)::int"
+    leap = f"(mod({year}, 4) = 0 AND (mod({year}, 100) <> 0 OR mod({year}, 400) = 0))"
+    last = (f"(CASE WHEN {month} IN (4, 6, 9, 11) THEN 30 WHEN {month} = 2 THEN "
+            f"(CASE WHEN {leap} THEN 29 ELSE 28 END) ELSE 31 END)")
+    clock = (f"(char_length({v}) < 16 OR (substr({v}, 12, 2)::int < 24 "
+             f"AND substr({v}, 15, 2)::int < 60 AND (substr({v}, 17, 1) <> ':' "
+             f"OR substr({v}, 18, 2)::int < 60)))")
+    return (f"({month} BETWEEN 1 AND 12 AND {year} >= 1 AND {day} BETWEEN 1 AND {last} "
+            f"AND ({br} OR {clock}))")
+
+
+def sql_value(column: Column, field: str) -> str:
+    """The typed value of a valid staging field; ``%(tz)s`` is the source time zone."""
+    v = f"btrim({field})"
+    if column.kind == "text":
+        return v
+    if column.kind == "int":
+        return f"{v}::integer"
+    if column.kind == "decimal":
+        return f"translate({v}, ',', '.')::numeric({column.digits[0]}, {column.digits[1]})"
+    return (f"(CASE WHEN {v} ~ {_lit(DATE_PATTERNS['iso'])} THEN {v}::date "
+            f"WHEN {v} ~ {_lit(DATE_PATTERNS['br'])} THEN to_date({v}, 'DD/MM/YYYY') "
+            f"WHEN {v} ~ {_lit(_OFFSET_SQL)} "
+            f"THEN (replace({v}, 'Z', '+00:00')::timestamptz AT TIME ZONE %(tz)s)::date "
+            f"ELSE left({v}, 10)::date END)")

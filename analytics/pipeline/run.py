@@ -1,0 +1,194 @@
+"""Driving jobs through the pipeline: claim, stage and validate, then load atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import ImportJob
+from . import load
+from .reader import HeaderError, Source
+from .staging import Staging, staging_for
+
+log = logging.getLogger(__name__)
+PREVIEW_ERRORS = 50
+STAGE_SHARE = 80  # percent of the progress bar spent reading the file
+LOCK_KEY = 731_001  # advisory-lock namespace for running import jobs
+
+
+def source_time_zone(job: ImportJob) -> ZoneInfo:
+    name = (job.workspace.settings or {}).get("bi_source_time_zone") \
+        or settings.BI_SOURCE_TIME_ZONE
+    return ZoneInfo(name)
+
+
+class JobRun:
+    """One job's staging on this connection, and its bookkeeping."""
+
+    def __init__(self, job: ImportJob, on_progress: Callable[[ImportJob], None] | None):
+        self.job, self.on_progress = job, on_progress
+        self.tz = source_time_zone(job)
+        self.staging: Staging | None = None
+        self._last_percent = -1
+
+    def progress(self, percent: int) -> None:
+        percent = max(0, min(100, percent))
+        if percent == self._last_percent:
+            return
+        self._last_percent = self.job.progress = percent
+        ImportJob.objects.filter(pk=self.job.pk).update(progress=percent,
+                                                        heartbeat_at=timezone.now())
+        if self.on_progress:
+            self.on_progress(self.job)
+
+    def stage(self) -> bool:
+        """Read and validate the file; False when the job has already failed."""
+        job = self.job
+        with job.file.open("rb") as fileobj:
+            try:
+                source = Source(fileobj, job.dataset, encoding=job.encoding,
+                                delimiter=job.delimiter)
+            except (HeaderError, LookupError) as exc:
+                errors = exc.errors if isinstance(exc, HeaderError) else [
+                    ("", job.encoding, f"is not an encoding Python knows ({exc})")]
+                self._fail_with([(1, c, v, r) for c, v, r in errors],
+                                "The header line cannot be used; nothing was loaded.")
+                return False
+            job.encoding, job.delimiter = source.encoding, source.delimiter
+            self.staging = staging_for(job, self.tz)
+            size = max(job.size, 1)
+            job.rows_total = self.staging.stage(
+                source, lambda: self.progress(source.bytes_read * STAGE_SHARE // size))
+        self.staging.validate()
+        self.progress(STAGE_SHARE + 5)
+        problems, bad_lines = self.staging.error_count()
+        job.error_count, job.rows_rejected = problems, bad_lines
+        if problems:
+            self._write_report(self.staging.errors())
+            job.errors_preview = [list(e) for e in self.staging.errors(limit=PREVIEW_ERRORS)]
+            if not job.skip_invalid:
+                self._finish(ImportJob.Status.FAILED,
+                             f"{problems} problem(s) on {bad_lines} line(s); nothing was "
+                             "loaded. Fix the file, or import with skip_invalid to load the "
+                             "valid rows.")
+                return False
+            self.staging.drop_invalid()
+        return True
+
+    def _fail_with(self, errors: list[tuple], message: str) -> None:
+        self.job.error_count = len(errors)
+        self.job.errors_preview = [list(e) for e in errors[:PREVIEW_ERRORS]]
+        self._write_report(iter(errors))
+        self._finish(ImportJob.Status.FAILED, message)
+
+    def _write_report(self, errors) -> None:
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+b") as spool:
+            text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+            writer = csv.writer(text)
+            writer.writerow(["line", "column", "value", "reason"])
+            writer.writerows(errors)
+            text.flush()
+            spool.seek(0)
+            stem = self.job.original_name.rsplit(".", 1)[0][:100]
+            self.job.error_report.save(f"{stem}-errors.csv", File(spool), save=False)
+            text.detach()
+
+    def _finish(self, status: str, message: str) -> None:
+        job = self.job
+        job.status, job.message, job.finished_at = status, message, timezone.now()
+        if status == ImportJob.Status.SUCCEEDED:
+            job.progress = 100
+        job.save()
+
+
+def claim(job_id: int) -> ImportJob | None:
+    """Take a job for this worker, or None if it is finished or another worker has it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Session-level: held until released or the worker's connection dies,
+            # which is how a redelivered job tells a dead owner from a live one.
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, job_id])
+            if not cursor.fetchone()[0]:
+                return None
+    job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        release(job_id)
+        return None
+    if job.attempts >= settings.BI_IMPORT_MAX_ATTEMPTS:
+        job.status, job.finished_at = ImportJob.Status.FAILED, timezone.now()
+        job.message = (f"Gave up after {job.attempts} attempts; the worker stopped each "
+                       "time. Nothing was loaded.")
+        job.save()
+        release(job_id)
+        return None
+    now = timezone.now()
+    job.status, job.attempts, job.heartbeat_at = ImportJob.Status.RUNNING, job.attempts + 1, now
+    job.started_at = job.started_at or now
+    job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at", "updated_at"])
+    return job
+
+
+def release(job_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, job_id])
+
+
+def is_owned_elsewhere(job_id: int) -> bool:
+    """True when a live worker holds the job (PostgreSQL); SQLite cannot tell."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, job_id])
+        if not cursor.fetchone()[0]:
+            return True
+    release(job_id)
+    return False
+
+
+def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
+    """Run jobs uploaded together; clients are derived from all their files at once."""
+    runs: list[JobRun] = []
+    try:
+        for job_id in job_ids:
+            job = claim(job_id)
+            if job is not None:
+                runs.append(JobRun(job, on_progress))
+        loadable = [run for run in runs if run.stage()]
+        if loadable:
+            _load(loadable)
+        return [run.job for run in runs]
+    finally:
+        for run in runs:
+            if run.staging is not None:
+                run.staging.drop()
+            release(run.job.pk)
+
+
+def _load(runs: list[JobRun]) -> None:
+    workspace_id = runs[0].job.workspace_id
+    with transaction.atomic():
+        load.lock_workspace(workspace_id)
+        created = load.derive_clients(workspace_id, [r.staging for r in runs])
+        for run in runs:
+            job = run.job
+            job.rows_imported = load.load_rows(job, run.staging, str(run.tz))
+            removed = load.remove_replaced(job)
+            job.clients_created = created
+            parts = [f"Loaded {job.rows_imported} of {job.rows_total} rows"]
+            if job.rows_rejected:
+                parts.append(f"skipped {job.rows_rejected} invalid line(s) (see the report)")
+            if removed or job.replaces_id:
+                parts.append(f"replaced {removed} rows of import #{job.replaces_id}")
+            if created:
+                parts.append(f"created {created} client(s)")
+            run._finish(ImportJob.Status.SUCCEEDED, "; ".join(parts) + ".")

@@ -1,0 +1,147 @@
+"""Starting BI imports: one entry point for the admin, the API and ``import_csv``.
+
+An upload becomes an ImportJob (checksummed, deduplicated) and a Celery task
+runs it through ``analytics.pipeline``.  Files uploaded together form one
+batch, so their clients are numbered together as the predecessor did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..formats import DATASETS
+from ..models import ImportJob
+
+
+def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJob.Mode.APPEND,
+                       replaces: ImportJob | None = None, skip_invalid: bool = False,
+                       delimiter: str = "", encoding: str = "",
+                       enqueue: bool = True) -> list[ImportJob]:
+    """Create a job per ``{dataset: upload}`` and queue them as one batch.
+
+    A file already imported into the same dataset (same SHA-256) gives a job
+    with status ``duplicate`` that points at the earlier import and loads nothing.
+    """
+    errors = {}
+    unknown = set(uploads) - set(DATASETS)
+    if unknown or not uploads:
+        errors["dataset"] = [f"Choose one of: {', '.join(DATASETS)}."]
+    if delimiter and len(delimiter) != 1:
+        errors["delimiter"] = ["A delimiter is a single character."]
+    if encoding:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            errors["encoding"] = [f"Unknown encoding {encoding!r}."]
+    for upload in uploads.values():
+        if upload.size > settings.BI_IMPORT_MAX_BYTES:
+            errors["file"] = [f"Files may be at most {settings.BI_IMPORT_MAX_BYTES} bytes."]
+    if mode == ImportJob.Mode.REPLACE and len(uploads) != 1:
+        errors["mode"] = ["Replace one dataset at a time."]
+    if errors:
+        raise ValidationError(errors)
+    jobs = []
+    with transaction.atomic():
+        for dataset, upload in uploads.items():
+            target = _replace_target(workspace, dataset, mode, replaces)
+            jobs.append(_job_create(workspace, dataset, upload, by=by, mode=mode,
+                                    replaces=target, skip_invalid=skip_invalid,
+                                    delimiter=delimiter, encoding=encoding))
+        runnable = [job.pk for job in jobs if job.status == ImportJob.Status.PENDING]
+        if runnable and enqueue:
+            transaction.on_commit(lambda: import_jobs_enqueue(runnable))
+    return jobs
+
+
+def import_jobs_enqueue(job_ids: list[int]) -> None:
+    from ..tasks import run_import  # tasks import services; import late to avoid a cycle
+
+    run_import.delay(job_ids)
+
+
+def _replace_target(workspace, dataset, mode, replaces):
+    if mode != ImportJob.Mode.REPLACE:
+        if replaces is not None:
+            raise ValidationError({"replaces": ["Only a replace import replaces another."]})
+        return None
+    if replaces is None:
+        replaces = (ImportJob.objects.filter(workspace=workspace, dataset=dataset,
+                                             status=ImportJob.Status.SUCCEEDED)
+                    .order_by("-finished_at", "-pk").first())
+        if replaces is None:
+            raise ValidationError({"replaces": [f"There is no finished {dataset} import in "
+                                                "this workspace to replace."]})
+    elif (replaces.workspace_id != workspace.pk or replaces.dataset != dataset
+          or replaces.status != ImportJob.Status.SUCCEEDED):
+        raise ValidationError({"replaces": ["Choose a succeeded import of the same dataset "
+                                            "in the same workspace."]})
+    return replaces
+
+
+def _job_create(workspace, dataset, upload, **fields) -> ImportJob:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    by = fields.pop("by", None)
+    job = ImportJob(workspace=workspace, dataset=dataset, checksum=digest.hexdigest(),
+                    original_name=upload.name[:255], size=upload.size,
+                    created_by=by if getattr(by, "pk", None) else None, **fields)
+    earlier = _active_same_file(job)
+    if earlier is None:
+        job.file.save(upload.name, upload, save=False)
+        try:
+            with transaction.atomic():
+                job.save()
+            return job
+        except IntegrityError:  # the same file arrived at the same moment
+            earlier = _active_same_file(job)
+    job.status, job.duplicate_of, job.finished_at = (ImportJob.Status.DUPLICATE, earlier,
+                                                     timezone.now())
+    job.progress = 100
+    job.message = (f"This file was already imported as #{earlier.pk} "
+                   f"({earlier.get_status_display().lower()}); nothing was loaded.")
+    job.save()
+    return job
+
+
+def _active_same_file(job: ImportJob) -> ImportJob | None:
+    return (ImportJob.objects.filter(workspace_id=job.workspace_id, dataset=job.dataset,
+                                     checksum=job.checksum, status__in=ImportJob.ACTIVE)
+            .order_by("pk").first())
+
+
+def import_jobs_reap() -> dict[str, int]:
+    """Resolve running jobs whose worker went quiet: queue them again, or fail them.
+
+    On PostgreSQL a live worker holds the job's advisory lock, so a slow job is
+    never taken for a dead one.
+    """
+    from ..pipeline.run import is_owned_elsewhere
+
+    cutoff = timezone.now() - timedelta(minutes=settings.BI_IMPORT_STALE_MINUTES)
+    outcome = {"requeued": 0, "failed": 0}
+    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for job in stale:
+        if is_owned_elsewhere(job.pk):
+            continue
+        if job.attempts >= settings.BI_IMPORT_MAX_ATTEMPTS:
+            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                updated_at=timezone.now(),
+                message=f"The worker stopped during attempt {job.attempts} of "
+                        f"{settings.BI_IMPORT_MAX_ATTEMPTS}; nothing was loaded.")
+            outcome["failed"] += 1
+        else:
+            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.PENDING, updated_at=timezone.now(),
+                message=f"The worker stopped during attempt {job.attempts}; queued again.")
+            transaction.on_commit(lambda pk=job.pk: import_jobs_enqueue([pk]))
+            outcome["requeued"] += 1
+    return outcome
