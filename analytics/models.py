@@ -133,14 +133,23 @@ class InventoryRecord(WorkspaceScoped):
     stock_tonnes = models.DecimalField(max_digits=14, decimal_places=3,
                                        help_text="Total stock in metric tons.")
     sku = models.CharField(max_length=50)
+    # Only the pipeline writes these rows, with one workspace and one job per
+    # load, so a database constraint on either would re-check the same parent
+    # a million times per import; Django still cascades and protects.  Neither
+    # has an index of its own: the (workspace, date) index serves workspace
+    # lookups, and replacing an import scans once.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
+                                  related_name="+", db_index=False, db_constraint=False)
     import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="inventory_rows")
+                                   related_name="inventory_rows", db_index=False,
+                                   db_constraint=False)
 
     class Meta:
         ordering = ("-snapshot_date", "id")
+        # A client belongs to one workspace, so the client FK's own index serves
+        # per-client queries.
         indexes = [
             models.Index(fields=["workspace", "snapshot_date"], name="analytics_inv_date_idx"),
-            models.Index(fields=["workspace", "client"], name="analytics_inv_client_idx"),
             models.Index(fields=["workspace", "sku"], name="analytics_inv_sku_idx"),
         ]
 
@@ -169,14 +178,17 @@ class SaleRecord(WorkspaceScoped):
                                               help_text="giro_sku_cliente: SKU turnover "
                                                         "for the client.")
     sku = models.CharField(max_length=50)
+    # See InventoryRecord.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
+                                  related_name="+", db_index=False, db_constraint=False)
     import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="sale_rows")
+                                   related_name="sale_rows", db_index=False,
+                                   db_constraint=False)
 
     class Meta:
         ordering = ("-sale_date", "id")
-        indexes = [
+        indexes = [  # see InventoryRecord
             models.Index(fields=["workspace", "sale_date"], name="analytics_sale_date_idx"),
-            models.Index(fields=["workspace", "client"], name="analytics_sale_client_idx"),
             models.Index(fields=["workspace", "sku"], name="analytics_sale_sku_idx"),
             models.Index(fields=["workspace", "state"], name="analytics_sale_state_idx"),
         ]

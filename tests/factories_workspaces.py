@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from analytics.formats import header_line
 from analytics.models import Client as ClientModel
-from analytics.models import InventoryRecord, SaleRecord
+from analytics.models import ImportJob, InventoryRecord, SaleRecord
 from workspaces import models as m
 from workspaces.services import keys, vault
 
@@ -185,10 +186,17 @@ class ApiKeyFactory(DjangoModelFactory):
         return key
 
 
+def _import_upload():
+    # A new file each time: the same bytes twice would be a duplicate import.
+    content = f"{header_line('sales')}\n# {uuid.uuid4().hex}\n".encode()
+    return SimpleUploadedFile("faturamento.csv", content, "text/csv")
+
+
 #: Write-only fields the generic contract tests must add to a create body.
 CONTRACT_EXTRA = {
     m.File: {"file": _upload},
     m.Secret: {"value": lambda: "sk-test-" + uuid.uuid4().hex},
+    ImportJob: {"file": _import_upload},
 }
 
 
@@ -240,3 +248,39 @@ class SaleRecordFactory(DjangoModelFactory):
     net_weight_tonnes = Decimal("31.069")
     sku_client_turnover = Decimal("4.2294")
     sku = "CZN-0.80X1500"
+
+
+class ImportJobFactory(DjangoModelFactory):
+    """A finished sales import (what the pipeline leaves behind), with no rows attached.
+
+    ``failed=True``: one that found a bad line, with its error report.
+    """
+
+    class Meta:
+        model = ImportJob
+
+    class Params:
+        failed = factory.Trait(
+            status=ImportJob.Status.FAILED, rows_imported=0, rows_rejected=1, error_count=1,
+            errors_preview=[[3, "data", "2024-02-30", "is not a real calendar date"]],
+            error_report=factory.django.FileField(
+                filename="faturamento 1-errors.csv",
+                data=b"line,column,value,reason\n3,data,2024-02-30,is not a real calendar date\n"),
+            message="1 problem(s) on 1 line(s); nothing was loaded.")
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    dataset = ImportJob.Dataset.SALES
+    file = factory.django.FileField(
+        filename="faturamento 1.csv",
+        data=factory.Sequence(lambda n: f"{header_line('sales')}\n# {n}\n".encode()))
+    original_name = "faturamento 1.csv"
+    size = factory.LazyAttribute(lambda o: o.file.size)
+    checksum = factory.Sequence(lambda n: hashlib.sha256(f"import-{n}".encode()).hexdigest())
+    status = ImportJob.Status.SUCCEEDED
+    progress = 100
+    rows_total = 40
+    rows_imported = 40
+    message = "Loaded 40 of 40 rows."
+    attempts = 1
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyFunction(timezone.now)

@@ -1,5 +1,35 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
 from analytics import models as m
 from core.api.serializers import BaseModelSerializer
+
+# Enough of the file to tell text from a spreadsheet, archive or image.
+SNIFF_BYTES = 64 * 1024
+_WIDE_ENCODINGS = ("utf16", "utf32", "utf_16", "utf_32", "utf-16", "utf-32")
+
+
+def upload_problem(upload, encoding: str = "") -> str | None:
+    """Why ``upload`` cannot be a BI CSV file at all, or None: checked before a job exists.
+
+    Text never holds NUL bytes unless it is UTF-16/32; an ``.xlsx`` (a zip), a PDF
+    or an image always does, and would otherwise fail later on its "header".
+    """
+    if encoding.lower().replace(" ", "").startswith(_WIDE_ENCODINGS):
+        return None
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    if b"\x00" in head:
+        return ("This is not a CSV text file (it holds binary data, as spreadsheets, "
+                "archives and images do). Save it as CSV and upload that.")
+    return None
+
+
+def error_report_filename(job) -> str:
+    """The report's download name: after the uploaded file, not the storage path."""
+    stem = job.original_name.rsplit(".", 1)[0].strip() or f"import-{job.pk}"
+    return f"{stem}-errors.csv"
 
 
 class ClientSerializer(BaseModelSerializer):
@@ -13,7 +43,8 @@ class InventoryRecordSerializer(BaseModelSerializer):
         model = m.InventoryRecord
         fields = ["id", "workspace", "snapshot_date", "client", "centre", "material_type",
                   "origin", "product_code", "batch", "days_in_stock", "product",
-                  "product_group", "stock_tonnes", "sku"]
+                  "product_group", "stock_tonnes", "sku", "import_job"]
+        read_only_fields = ["import_job"]
 
 
 class SaleRecordSerializer(BaseModelSerializer):
@@ -21,4 +52,77 @@ class SaleRecordSerializer(BaseModelSerializer):
         model = m.SaleRecord
         fields = ["id", "workspace", "sale_date", "client", "batch", "origin", "product_group",
                   "product", "product_code", "centre", "city", "state", "net_weight_tonnes",
-                  "sku_client_turnover", "sku"]
+                  "sku_client_turnover", "sku", "import_job"]
+        read_only_fields = ["import_job"]
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    """One problem found in an uploaded file (a row of the error report)."""
+
+    line = serializers.IntegerField(help_text="Line in the file; the header is line 1.")
+    column = serializers.CharField(help_text="Column header; empty for the whole line.")
+    value = serializers.CharField(help_text="The value as found in the file.")
+    reason = serializers.CharField()
+
+
+_ROWS_ROUTE = {m.ImportJob.Dataset.INVENTORY: "analytics-inventoryrecord-list",
+               m.ImportJob.Dataset.SALES: "analytics-salerecord-list"}
+
+
+class ImportJobSerializer(BaseModelSerializer):
+    """An import job; created by uploading one file (multipart/form-data)."""
+
+    file = serializers.FileField(
+        write_only=True, help_text="The CSV file (the predecessor's pipe-delimited format, or "
+                                   "`;`, `,` or tab with the same header).")
+    errors_preview = serializers.SerializerMethodField(
+        help_text="The first problems found (at most 50); the full list is `errors_url`.")
+    errors_url = serializers.SerializerMethodField(
+        help_text="Download of the full error report (CSV); null when there is none.")
+    rows_url = serializers.SerializerMethodField(
+        help_text="The inventory or sales rows this import loaded.")
+
+    class Meta:
+        model = m.ImportJob
+        fields = ["id", "workspace", "dataset", "file", "original_name", "size", "checksum",
+                  "mode", "replaces", "skip_invalid", "delimiter", "encoding", "status",
+                  "duplicate_of", "progress", "rows_total", "rows_imported", "rows_rejected",
+                  "clients_created", "error_count", "errors_preview", "errors_url", "rows_url",
+                  "message", "attempts", "started_at", "finished_at", "created_by",
+                  "created_at", "updated_at"]
+        read_only_fields = ["original_name", "size", "checksum", "status", "duplicate_of",
+                            "progress", "rows_total", "rows_imported", "rows_rejected",
+                            "clients_created", "error_count", "message", "attempts",
+                            "started_at", "finished_at", "created_by", "created_at",
+                            "updated_at"]
+        extra_kwargs = {
+            # A tab is a delimiter, not whitespace to trim.
+            "delimiter": {"trim_whitespace": False},
+            "mode": {"help_text": "`replace` swaps out the rows of `replaces` (default: the "
+                                  "latest succeeded import of the dataset) in one step."},
+        }
+
+    def validate(self, attrs):
+        upload = attrs.get("file")
+        if upload is not None:
+            problem = upload_problem(upload, attrs.get("encoding", ""))
+            if problem:
+                raise serializers.ValidationError({"file": [problem]})
+        return super().validate(attrs)
+
+    @extend_schema_field(ImportProblemSerializer(many=True))
+    def get_errors_preview(self, obj) -> list[dict]:
+        return [dict(zip(("line", "column", "value", "reason"), error, strict=False))
+                for error in obj.errors_preview or []]
+
+    def get_errors_url(self, obj) -> str | None:
+        if not obj.error_report:
+            return None
+        return self._absolute(reverse("analytics-importjob-errors", args=[obj.pk]))
+
+    def get_rows_url(self, obj) -> str:
+        return self._absolute(f"{reverse(_ROWS_ROUTE[obj.dataset])}?import_job={obj.pk}")
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url

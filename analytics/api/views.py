@@ -1,7 +1,24 @@
-"""BI data: clients are editable (names); inventory and sales rows come from imports."""
+"""BI data: clients are editable (names); inventory and sales rows come from imports.
+
+Imports are uploaded here (one file per request) and run by the Celery worker;
+clients poll the job for its status and progress, then fetch the error report.
+"""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from analytics import models as m
-from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyModelViewSet
+from analytics.services import imports
+from core.api.errors import ApiError
+from core.api.viewsets import (
+    ScopedGenericViewSet,
+    ScopedModelViewSet,
+    ScopedReadOnlyModelViewSet,
+)
 
 from . import serializers as s
 
@@ -12,10 +29,77 @@ class ClientViewSet(ScopedModelViewSet):
 
 
 class InventoryRecordViewSet(ScopedReadOnlyModelViewSet):
+    """Inventory rows; `?import_job=<id>` lists what one import loaded."""
+
     queryset = m.InventoryRecord.objects.all()
     serializer_class = s.InventoryRecordSerializer
 
 
 class SaleRecordViewSet(ScopedReadOnlyModelViewSet):
+    """Sales rows; `?import_job=<id>` lists what one import loaded."""
+
     queryset = m.SaleRecord.objects.all()
     serializer_class = s.SaleRecordSerializer
+
+
+def _user(request):
+    return request.user if getattr(request.user, "_meta", None) is not None else None
+
+
+class ImportJobViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       mixins.CreateModelMixin):
+    """BI file imports. Upload a file (multipart/form-data) to start one, then poll it.
+
+    Creating answers 201 with the new job, always: a job that will run
+    (`pending`), or, for a file this workspace already imported into the same
+    dataset, a job with status `duplicate` that loaded nothing and says so in
+    `message` (`duplicate_of` is the earlier import). Uploading needs the role
+    that may add BI data in the workspace (member, or a custom role with
+    `add_importjob`). Jobs are never edited or deleted.
+    """
+
+    queryset = m.ImportJob.objects.all()
+    serializer_class = s.ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def perform_scoped_create(self, serializer):
+        data = serializer.validated_data
+        jobs = imports.import_jobs_create(
+            workspace=data["workspace"], uploads={data["dataset"]: data["file"]},
+            by=_user(self.request), mode=data.get("mode", m.ImportJob.Mode.APPEND),
+            replaces=data.get("replaces"), skip_invalid=data.get("skip_invalid", False),
+            delimiter=data.get("delimiter", ""), encoding=data.get("encoding", ""))
+        serializer.instance = jobs[0]
+
+    @extend_schema(request={"multipart/form-data": s.ImportJobSerializer},
+                   responses={201: s.ImportJobSerializer},
+                   summary="Upload a file to import (multipart/form-data)")
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The report is CSV whatever the Accept header says, and its errors JSON:
+        # never answer 406 to a client that only accepts text/csv.
+        return super().perform_content_negotiation(request, force=force or
+                                                   self.action == "errors")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY},
+                   summary="Download the error report (CSV: line, column, value, reason)",
+                   description="404 with code `no_error_report` when the import found no "
+                               "problems (or has not finished reading the file yet).")
+    @action(detail=True, methods=["get"])
+    def errors(self, request, pk=None):
+        job = self.get_object()
+        if not job.error_report:
+            raise ApiError(404, "no_error_report",
+                           f"Import #{job.pk} has no error report "
+                           f"({job.get_status_display().lower()}).")
+        try:
+            report = job.error_report.open("rb")
+        except OSError as exc:
+            raise ApiError(404, "no_error_report",
+                           f"The error report of import #{job.pk} is missing from "
+                           "storage.") from exc
+        return FileResponse(report, as_attachment=True,
+                            filename=s.error_report_filename(job),
+                            content_type="text/csv; charset=utf-8")

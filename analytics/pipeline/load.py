@@ -1,4 +1,4 @@
-"""From staging tables into the BI tables: derive clients, then one INSERT ... SELECT each.
+"""From staging tables into the BI tables: clients, then one INSERT ... SELECT per job.
 
 Runs inside the caller's transaction, so a job's rows, the clients it
 creates and the rows it replaces change together or not at all.
@@ -16,6 +16,7 @@ from .staging import Staging
 
 TABLES = {"inventory": InventoryRecord, "sales": SaleRecord}
 CLIENT_NAME = re.compile(r"^Cliente ([0-9]+)$")
+CLIENTS = Client._meta.db_table
 
 
 def lock_workspace(workspace_id: int) -> None:
@@ -27,48 +28,73 @@ def lock_workspace(workspace_id: int) -> None:
     # SQLite: transactions are IMMEDIATE (see settings), so writers already queue.
 
 
-def derive_clients(workspace_id: int, stagings: list[Staging]) -> int:
-    """Create the clients the staged rows name and the workspace lacks.
+def clients_add(workspace_id: int, stagings: list[Staging]) -> list[int]:
+    """Create (unnamed) the clients the staged rows name and the workspace lacks.
 
-    New clients are named ``Cliente N`` in client-code order, as the
-    predecessor did (``'Cliente ' || ROW_NUMBER() OVER (ORDER BY cod_cliente)``),
-    with N continuing after the workspace's existing clients; existing
-    clients keep their names.
+    Codes come from rows whose code is well-formed, whatever their other
+    fields; ``clients_settle`` removes those that end up with no rows.
     """
-    if not stagings:
+    codes = set().union(*(s.client_codes for s in stagings))
+    codes -= set(Client.objects.filter(workspace_id=workspace_id)
+                 .values_list("code", flat=True))
+    created = Client.objects.bulk_create(
+        [Client(workspace_id=workspace_id, code=code, name="") for code in sorted(codes)],
+        batch_size=1000)
+    return [client.pk for client in created]
+
+
+def clients_settle(workspace_id: int, new_ids: list[int]) -> int:
+    """Drop new clients no loaded row uses, and name the rest ``Cliente N``.
+
+    N runs in client-code order, as the predecessor did (``'Cliente ' ||
+    ROW_NUMBER() OVER (ORDER BY cod_cliente)``), continuing after the
+    workspace's existing clients; existing clients keep their names.
+    """
+    if not new_ids:
         return 0
-    existing = Client.objects.filter(workspace_id=workspace_id)
+    new = Client.objects.filter(pk__in=new_ids)
+    new.exclude(pk__in=SaleRecord.objects.filter(client_id__in=new_ids).values("client_id")) \
+        .exclude(pk__in=InventoryRecord.objects.filter(client_id__in=new_ids)
+                 .values("client_id"))._raw_delete(connection.alias)
+    existing = Client.objects.filter(workspace_id=workspace_id).exclude(pk__in=new_ids)
     numbered = [int(m.group(1)) for name in existing.values_list("name", flat=True)
                 if (m := CLIENT_NAME.match(name))]
     start = max([existing.count(), *numbered])
-    codes = " UNION ".join(f"SELECT {s.select_values()['client_code']} AS code FROM {s.stg} s"
-                           for s in stagings)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Client._meta.db_table} (workspace_id, code, name, created_at, "
-            f"updated_at) SELECT %(ws)s, code, 'Cliente ' || (%(start)s + ROW_NUMBER() OVER "
-            f"(ORDER BY code)), %(now)s, %(now)s FROM (SELECT DISTINCT code FROM ({codes}) AS u) "
-            f"AS staged WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {Client._meta.db_table} c WHERE c.workspace_id = %(ws)s AND "
-            f"c.code = staged.code) ORDER BY code",
-            {"ws": workspace_id, "start": start, "now": now, "tz": "UTC"})
-        return cursor.rowcount
+    kept = list(new.order_by("code").values_list("pk", flat=True))
+    for n, pk in enumerate(kept, start=start + 1):
+        Client.objects.filter(pk=pk).update(name=f"Cliente {n}")
+    return len(kept)
 
 
 def load_rows(job: ImportJob, staging: Staging, tz_name: str) -> int:
+    """Insert the job's valid staged rows; the count tells how many were valid."""
     model = TABLES[job.dataset]
-    values = staging.select_values()
     fields = [c.name for c in staging.columns if c.name != "client_code"]
+    if connection.vendor == "postgresql":
+        return _copy_rows(job, staging, model, fields, tz_name)
+    values = staging.select_values()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {model._meta.db_table} (workspace_id, import_job_id, client_id, "
             f"{', '.join(fields)}) SELECT %(ws)s, %(job)s, c.id, "
             f"{', '.join(values[f] for f in fields)} FROM {staging.stg} s "
-            f"JOIN {Client._meta.db_table} c ON c.workspace_id = %(ws)s "
-            f"AND c.code = {values['client_code']}",
+            f"JOIN {CLIENTS} c ON c.workspace_id = %(ws)s "
+            f"AND c.code = {values['client_code']} WHERE {staging.valid_sql()}",
             {"ws": job.workspace_id, "job": job.pk, "tz": tz_name})
         return cursor.rowcount
+
+
+def _copy_rows(job, staging, model, fields, tz_name) -> int:
+    """Stream typed rows from the staging connection into the table with COPY."""
+    clients = list(Client.objects.filter(workspace_id=job.workspace_id)
+                   .values_list("code", "pk"))
+    columns = ", ".join(["workspace_id", "import_job_id", "client_id", *fields])
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for chunk in staging.valid_rows(fields, clients, tz_name):
+                copy.write(chunk)
+        return raw.rowcount
 
 
 def remove_replaced(job: ImportJob) -> int:

@@ -17,7 +17,8 @@ from ..formats import DATE_PATTERNS, DECIMAL_PATTERN, INT_PATTERN, Column
 
 REQUIRED = "is required"
 NOT_DATE = "is not a date (expected YYYY-MM-DD, DD/MM/YYYY or an ISO timestamp)"
-NOT_CALENDAR_DATE = "is not a real calendar date or time"
+NOT_CALENDAR_DATE = "is not a real calendar date or time (years 1900 to 2199)"
+YEARS = (1900, 2199)
 NOT_WHOLE = "is not a whole number (0 to 999999999)"
 NOT_NUMBER = "is not a number (decimal comma or point, no thousands separators)"
 NEGATIVE = "is negative: weights cannot be negative"
@@ -68,17 +69,21 @@ def _parse_decimal(column: Column, value: str):
 def _parse_date(value: str, tz: ZoneInfo):
     try:
         if _DATE["iso"].match(value):
-            return date.fromisoformat(value), None
-        if _DATE["br"].match(value):
-            return datetime.strptime(value, "%d/%m/%Y").date(), None
-        if _DATE["timestamp"].match(value):
+            day = date.fromisoformat(value)
+        elif _DATE["br"].match(value):
+            day = datetime.strptime(value, "%d/%m/%Y").date()
+        elif _DATE["timestamp"].match(value):
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if moment.tzinfo is not None:
-                return moment.astimezone(tz).date(), None
-            return moment.date(), None
+            if not YEARS[0] <= moment.year <= YEARS[1]:
+                return None, NOT_CALENDAR_DATE
+            day = moment.astimezone(tz).date() if moment.tzinfo else moment.date()
+        else:
+            return None, NOT_DATE
     except (ValueError, InvalidOperation):
         return None, NOT_CALENDAR_DATE
-    return None, NOT_DATE
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        return None, NOT_CALENDAR_DATE
+    return day, None
 
 
 # --- PostgreSQL (set-based) ---------------------------------------------------------------
@@ -87,10 +92,36 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sql_valid(columns, alias: str) -> str:
+    """True for a staged row whose every field is valid.
+
+    Each field is first tried against a cheap test that only valid values
+    pass (the shape of nearly every real value); the full rules run only for
+    what that test does not settle.  A NULL field makes the whole row not true.
+    """
+    return " AND ".join(
+        f"({_sql_quick(c, f'{alias}.{c.name}')} OR "
+        f"({sql_reason(c, f'{alias}.{c.name}')}) IS NULL)" for c in columns)
+
+
+def _sql_quick(column: Column, field: str) -> str:
+    if column.kind == "text":
+        return f"char_length(btrim({field})) BETWEEN 1 AND {column.max_length}"
+    if column.kind == "int":
+        return f"{field} ~ {_lit(INT_PATTERN)}"
+    if column.kind == "decimal":
+        sign = "" if column.non_negative else "-?"
+        return f"{field} ~ '^{sign}[0-9]{{1,{column.integer_digits}}}([.,][0-9]+)?$'"
+    return f"{field} IN {_REAL_DAYS}"
+
+
 def sql_reason(column: Column, field: str) -> str:
     """A CASE expression: NULL when ``field`` (a staging text column) is valid, else why."""
     v = f"btrim({field})"
     checks = [f"WHEN {field} IS NULL OR {v} = '' THEN {_lit(REQUIRED)}"]
+    if column.kind == "decimal" and column.non_negative:  # the common case, decided at once
+        checks.append(f"WHEN {v} ~ '^[0-9]{{1,{column.integer_digits}}}([.,][0-9]+)?$' "
+                      "THEN NULL")
     if column.kind == "text":
         checks.append(f"WHEN char_length({v}) > {column.max_length} "
                       f"THEN {_lit(too_long(column))}")
@@ -104,25 +135,29 @@ def sql_reason(column: Column, field: str) -> str:
             checks.append(f"WHEN translate({v}, ',', '.')::numeric < 0 THEN {_lit(NEGATIVE)}")
     else:
         shapes = " OR ".join(f"{v} ~ {_lit(p)}" for p in DATE_PATTERNS.values())
+        # The source's own format first: most values end their check here.
+        checks.append(f"WHEN {v} ~ {_lit(DATE_PATTERNS['iso'])} AND {v} IN {_REAL_DAYS} "
+                      "THEN NULL")
         checks.append(f"WHEN NOT ({shapes}) THEN {_lit(NOT_DATE)}")
         checks.append(f"WHEN NOT {_sql_calendar_ok(v)} THEN {_lit(NOT_CALENDAR_DATE)}")
     return "CASE " + " ".join(checks) + " END"
 
 
+# Every real calendar day as text; PostgreSQL hashes this once per statement, so
+# checking a value is one lookup instead of month-length arithmetic per row.
+_REAL_DAYS = (f"(SELECT to_char(d, 'YYYY-MM-DD') FROM generate_series("
+              f"'{YEARS[0]}-01-01'::date, '{YEARS[1]}-12-31'::date, '1 day') AS d)")
+
+
 def _sql_calendar_ok(v: str) -> str:
-    """Day within its month, and a timestamp's clock within range (shape already checked)."""
+    """A real day, and a timestamp's clock within range (shape already checked)."""
     br = f"({v} ~ {_lit(DATE_PATTERNS['br'])})"
-    year = f"(CASE WHEN {br} THEN substr({v}, 7, 4) ELSE substr({v}, 1, 4) END)::int"
-    month = f"(CASE WHEN {br} THEN substr({v}, 4, 2) ELSE substr({v}, 6, 2) END)::int"
-    day = f"(CASE WHEN {br} THEN substr({v}, 1, 2) ELSE substr({v}, 9, 2) END)::int"
-    leap = f"(mod({year}, 4) = 0 AND (mod({year}, 100) <> 0 OR mod({year}, 400) = 0))"
-    last = (f"(CASE WHEN {month} IN (4, 6, 9, 11) THEN 30 WHEN {month} = 2 THEN "
-            f"(CASE WHEN {leap} THEN 29 ELSE 28 END) ELSE 31 END)")
+    iso_day = (f"(CASE WHEN {br} THEN substr({v}, 7, 4) || '-' || substr({v}, 4, 2) || '-' "
+               f"|| substr({v}, 1, 2) ELSE left({v}, 10) END)")
     clock = (f"(char_length({v}) < 16 OR (substr({v}, 12, 2)::int < 24 "
              f"AND substr({v}, 15, 2)::int < 60 AND (substr({v}, 17, 1) <> ':' "
              f"OR substr({v}, 18, 2)::int < 60)))")
-    return (f"({month} BETWEEN 1 AND 12 AND {year} >= 1 AND {day} BETWEEN 1 AND {last} "
-            f"AND ({br} OR {clock}))")
+    return f"({iso_day} IN {_REAL_DAYS} AND {clock})"
 
 
 def sql_value(column: Column, field: str) -> str:
@@ -130,8 +165,8 @@ def sql_value(column: Column, field: str) -> str:
     v = f"btrim({field})"
     if column.kind == "text":
         return v
-    if column.kind == "int":
-        return f"{v}::integer"
+    if column.kind == "int":  # guarded: join keys are computed before rows are filtered
+        return f"(CASE WHEN {v} ~ {_lit(INT_PATTERN)} THEN {v}::integer END)"
     if column.kind == "decimal":
         return f"translate({v}, ',', '.')::numeric({column.digits[0]}, {column.digits[1]})"
     return (f"(CASE WHEN {v} ~ {_lit(DATE_PATTERNS['iso'])} THEN {v}::date "

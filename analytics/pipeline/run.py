@@ -31,6 +31,10 @@ def source_time_zone(job: ImportJob) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+class _Rejected(Exception):
+    """Rolls back a job's rows when an atomic import finds bad ones."""
+
+
 class JobRun:
     """One job's staging on this connection, and its bookkeeping."""
 
@@ -51,7 +55,7 @@ class JobRun:
             self.on_progress(self.job)
 
     def stage(self) -> bool:
-        """Read and validate the file; False when the job has already failed."""
+        """Read the file into staging; False when the job has already failed."""
         job = self.job
         with job.file.open("rb") as fileobj:
             try:
@@ -68,11 +72,22 @@ class JobRun:
             size = max(job.size, 1)
             job.rows_total = self.staging.stage(
                 source, lambda: self.progress(source.bytes_read * STAGE_SHARE // size))
-        self.staging.validate()
-        self.progress(STAGE_SHARE + 5)
-        problems, bad_lines = self.staging.error_count()
-        job.error_count, job.rows_rejected = problems, bad_lines
-        if problems:
+        return True
+
+    def load(self) -> bool:
+        """Insert the valid rows (in a savepoint); False when the job fails instead."""
+        job = self.job
+        try:
+            with transaction.atomic():
+                job.rows_imported = load.load_rows(job, self.staging, str(self.tz))
+                if job.rows_imported < job.rows_total and not job.skip_invalid:
+                    raise _Rejected
+        except _Rejected:
+            job.rows_imported = 0
+        if job.rows_imported < job.rows_total:
+            self.staging.record_errors()
+            problems, bad_lines = self.staging.error_count()
+            job.error_count, job.rows_rejected = problems, bad_lines
             self._write_report(self.staging.errors())
             job.errors_preview = [list(e) for e in self.staging.errors(limit=PREVIEW_ERRORS)]
             if not job.skip_invalid:
@@ -81,7 +96,6 @@ class JobRun:
                              "loaded. Fix the file, or import with skip_invalid to load the "
                              "valid rows.")
                 return False
-            self.staging.drop_invalid()
         return True
 
     def _fail_with(self, errors: list[tuple], message: str) -> None:
@@ -163,14 +177,16 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
             job = claim(job_id)
             if job is not None:
                 runs.append(JobRun(job, on_progress))
-        loadable = [run for run in runs if run.stage()]
-        if loadable:
-            _load(loadable)
+        staged = [run for run in runs if run.stage()]
+        if staged:
+            for run in staged:
+                run.progress(STAGE_SHARE)
+            _load(staged)
         return [run.job for run in runs]
     finally:
         for run in runs:
             if run.staging is not None:
-                run.staging.drop()
+                run.staging.close()
             release(run.job.pk)
 
 
@@ -178,17 +194,18 @@ def _load(runs: list[JobRun]) -> None:
     workspace_id = runs[0].job.workspace_id
     with transaction.atomic():
         load.lock_workspace(workspace_id)
-        created = load.derive_clients(workspace_id, [r.staging for r in runs])
-        for run in runs:
+        new_clients = load.clients_add(workspace_id, [r.staging for r in runs])
+        loaded = [run for run in runs if run.load()]
+        created = load.clients_settle(workspace_id, new_clients)
+        for run in loaded:
             job = run.job
-            job.rows_imported = load.load_rows(job, run.staging, str(run.tz))
             removed = load.remove_replaced(job)
             job.clients_created = created
             parts = [f"Loaded {job.rows_imported} of {job.rows_total} rows"]
             if job.rows_rejected:
                 parts.append(f"skipped {job.rows_rejected} invalid line(s) (see the report)")
-            if removed or job.replaces_id:
+            if job.replaces_id:
                 parts.append(f"replaced {removed} rows of import #{job.replaces_id}")
             if created:
-                parts.append(f"created {created} client(s)")
+                parts.append(f"created {created} client(s) for this batch")
             run._finish(ImportJob.Status.SUCCEEDED, "; ".join(parts) + ".")

@@ -3,17 +3,22 @@
 Each job gets two temporary tables on the worker's connection: ``stg_<job>``
 (one row per record, with its line number) and ``err_<job>`` (one row per
 problem).  Temporary tables vanish with the connection, so a worker that dies
-mid-import leaves nothing behind.  ``PostgresStaging`` streams records through
-``COPY FROM STDIN`` and validates with one set-based statement; ``PortableStaging``
-(SQLite) validates in Python and inserts in batches.  Both then share the
-set-based client derivation and load in ``pipeline.load``.
+mid-import leaves nothing behind.
+
+``PostgresStaging`` streams records through ``COPY FROM STDIN`` into text
+columns; the load then checks and casts them in the same ``INSERT ... SELECT``
+(``valid_sql``), and only when rows were left out does ``record_errors`` work
+out why, so a clean file is read by the database once.  ``PortableStaging``
+(SQLite) checks each value in Python on the way in and stages only good rows.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.db import connection
 
 from ..formats import DATASETS
@@ -29,25 +34,32 @@ class Staging:
     def __init__(self, job, tz: ZoneInfo):
         self.job, self.tz = job, tz
         self.columns = DATASETS[job.dataset]
+        self.by_name = {c.name: c for c in self.columns}
         self.stg, self.err = f"stg_{job.pk}", f"err_{job.pk}"
+        self.client_codes: set[int] = set()  # well-formed codes seen while staging
+
+    def cursor(self):
+        return connection.cursor()
+
+    def close(self) -> None:
+        self.drop()
 
     def drop(self) -> None:
-        with connection.cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.stg}")
             cursor.execute(f"DROP TABLE IF EXISTS {self.err}")
 
     def _create(self, column_type: str) -> None:
         self.drop()
         cols = ", ".join(f"{c.name} {column_type}" for c in self.columns)
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.stg} "
-                           f"(line_no integer PRIMARY KEY, {cols})")
+        with self.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.stg} (line_no integer, {cols})")
             cursor.execute(f"CREATE TEMPORARY TABLE {self.err} (line_no integer, "
                            "position integer, col text, val text, reason text)")
 
     def error_count(self) -> tuple[int, int]:
         """(problems, distinct bad lines)."""
-        with connection.cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(f"SELECT count(*), count(DISTINCT line_no) FROM {self.err}")
             return cursor.fetchone()
 
@@ -55,43 +67,56 @@ class Staging:
         sql = f"SELECT line_no, col, val, reason FROM {self.err} ORDER BY line_no, position"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        with connection.cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(sql)
             while batch := cursor.fetchmany(BATCH):
                 yield from batch
 
-    def drop_invalid(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.stg} WHERE line_no IN "
-                           f"(SELECT line_no FROM {self.err})")
-
-    def row_count(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {self.stg}")
-            return cursor.fetchone()[0]
 
 
 class PostgresStaging(Staging):
-    """Text columns filled by COPY; types are checked and cast in SQL."""
+    """Text columns filled by COPY; types are checked and cast in SQL.
+
+    Staging lives on a connection of its own, beside Django's: while that
+    connection reads, checks and casts the staged rows (``COPY ... TO
+    STDOUT``), Django's connection writes them into the BI table (``COPY ...
+    FROM STDIN``) inside the load transaction, so two server processes share
+    the work.  Closing the connection drops the temporary tables.
+    """
+
+    def __init__(self, job, tz: ZoneInfo):
+        super().__init__(job, tz)
+        connection.ensure_connection()
+        self.conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        self.conn.execute("SET enable_nestloop = off")  # see load_stream
+
+    def cursor(self):
+        return self.conn.cursor()
+
+    def close(self) -> None:
+        self.conn.close()
 
     def stage(self, source: Source, progress: Progress) -> int:
         self._create("text")
         # ``width`` carries each record's field count so one statement can
         # report wrong column counts beside the typed checks.
-        with connection.cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {self.stg} ADD COLUMN width integer")
         d, width = source.delimiter, len(self.columns)
         names = ", ".join(c.name for c in source.columns)
         copy_sql = (f"COPY {self.stg} (line_no, width, {names}) FROM STDIN "
                     f"WITH (FORMAT csv, DELIMITER {rules._lit(d)})")
         blank = d * width
+        code_at = [c.name for c in source.columns].index("client_code")
+        codes: set[str] = set()
         total, records, done = 0, source.records(), False
-        raw = connection.cursor().cursor  # psycopg's own cursor, for copy()
+        raw = self.conn.cursor()
         while not done:
             buffer, count = [], 0
             for record in records:
                 if record.field_count == width:
                     buffer.append(f"{record.line_no}{d}{width}{d}{record.text}\n")
+                    codes.add(record.fields(d)[code_at])
                 else:
                     buffer.append(f"{record.line_no}{d}{record.field_count}{blank}\n")
                 count += 1
@@ -104,20 +129,29 @@ class PostgresStaging(Staging):
                     copy.write("".join(buffer))
                 total += count
                 progress()
+        with self.cursor() as cursor:  # temporary tables get no autovacuum statistics
+            cursor.execute(f"ANALYZE {self.stg}")
+        pattern = re.compile(rules.INT_PATTERN)
+        self.client_codes = {int(c.strip()) for c in codes if pattern.match(c.strip())}
         return total
 
-    def validate(self) -> None:
+    def valid_sql(self, alias: str = "s") -> str:
+        return f"{alias}.width = {len(self.columns)} AND {rules.sql_valid(self.columns, alias)}"
+
+    def record_errors(self) -> None:
+        """Why each row the load left out is bad; run only when some were."""
         width = len(self.columns)
         values = ", ".join(
-            f"({i}, {rules._lit(c.header)}, left({c.name}, 200), {rules.sql_reason(c, c.name)})"
-            for i, c in enumerate(self.columns))
+            f"({i}, {rules._lit(c.header)}, left(s.{c.name}, 200), "
+            f"{rules.sql_reason(c, f's.{c.name}')})" for i, c in enumerate(self.columns))
         encoding = rules._lit(f"is not valid {self.job.encoding or 'UTF-8'} text")
-        with connection.cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.err} (line_no, position, col, val, reason) "
                 f"SELECT s.line_no, e.position, e.col, e.val, e.reason FROM {self.stg} s "
                 f"CROSS JOIN LATERAL (VALUES {values}) AS e(position, col, val, reason) "
-                f"WHERE s.width = {width} AND e.reason IS NOT NULL "
+                f"WHERE s.width = {width} AND ({self.valid_sql()}) IS NOT TRUE "
+                f"AND e.reason IS NOT NULL "
                 f"UNION ALL SELECT line_no, -1, NULL, NULL, CASE WHEN width = {ENCODING_ERROR} "
                 f"THEN {encoding} ELSE 'has ' || width || ' columns; expected {width}' END "
                 f"FROM {self.stg} WHERE width <> {width}")
@@ -125,6 +159,32 @@ class PostgresStaging(Staging):
     def select_values(self) -> dict[str, str]:
         """Typed SQL expressions per field, over the staging alias ``s``."""
         return {c.name: rules.sql_value(c, f"s.{c.name}") for c in self.columns}
+
+    def valid_rows(self, fields: list[str], clients: list[tuple[int, int]],
+                   tz_name: str) -> Iterator[bytes]:
+        """Valid rows as COPY text: workspace, job and client ids, then ``fields``.
+
+        ``clients`` maps code to id as the load transaction sees them (new
+        clients are not committed yet, so this connection cannot look them up).
+        The filter hides how many rows pass, so the planner would pick a nested
+        loop over the clients; this connection has nested loops off.
+        """
+        values = self.select_values()
+        with self.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS cmap_{self.job.pk}")
+            cursor.execute(f"CREATE TEMPORARY TABLE cmap_{self.job.pk} "
+                           "(code integer PRIMARY KEY, id bigint)")
+            with cursor.copy(f"COPY cmap_{self.job.pk} (code, id) FROM STDIN") as copy:
+                for row in clients:
+                    copy.write_row(row)
+            cursor.execute(f"ANALYZE cmap_{self.job.pk}")
+            select = (f"SELECT {int(self.job.workspace_id)}, {int(self.job.pk)}, m.id, "
+                      f"{', '.join(values[f] for f in fields)} "
+                      f"FROM {self.stg} s JOIN cmap_{self.job.pk} m "
+                      f"ON m.code = {values['client_code']} WHERE {self.valid_sql()}")
+            select = select.replace("%(tz)s", rules._lit(tz_name))
+            with cursor.copy(f"COPY ({select}) TO STDOUT") as copy:
+                yield from copy
 
 
 class PortableStaging(Staging):
@@ -134,7 +194,7 @@ class PortableStaging(Staging):
         self._create("")
         width, delimiter = len(self.columns), source.delimiter
         order = [c.name for c in source.columns]
-        by_name = {c.name: c for c in self.columns}
+        by_name = self.by_name
         positions = {c.name: i for i, c in enumerate(self.columns)}
         names = ", ".join(order)
         insert_row = (f"INSERT INTO {self.stg} (line_no, {names}) VALUES "
@@ -159,6 +219,7 @@ class PortableStaging(Staging):
                     values.append(value)
                 if not bad:
                     rows.append(values)
+                    self.client_codes.add(values[1 + order.index("client_code")])
             if len(rows) >= BATCH or len(errors) >= BATCH or total % CHUNK_RECORDS == 0:
                 self._flush(insert_row, rows, insert_err, errors)
                 progress()
@@ -175,8 +236,11 @@ class PortableStaging(Staging):
         rows.clear()
         errors.clear()
 
-    def validate(self) -> None:
-        """Nothing left to do: values were checked as they were staged."""
+    def valid_sql(self, alias: str = "s") -> str:
+        return "1 = 1"  # only valid rows were staged
+
+    def record_errors(self) -> None:
+        """Nothing left to do: errors were recorded as the rows were staged."""
 
     def select_values(self) -> dict[str, str]:
         return {c.name: f"s.{c.name}" for c in self.columns}
