@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from analytics import models as m
-from analytics.api.serializers import error_report_filename, upload_problem
+from analytics.api.serializers import error_report_filename
 from analytics.services import imports
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -96,11 +96,6 @@ class ImportUploadForm(forms.Form):
         cleaned = super().clean()
         if not any(cleaned.get(name) for name in self.FILES):
             raise ValidationError("Choose an inventory file, a sales file, or both.")
-        for name in self.FILES:
-            upload = cleaned.get(name)
-            problem = upload and upload_problem(upload, cleaned.get("encoding") or "")
-            if problem:
-                self.add_error(name, problem)
         return cleaned
 
     @property

@@ -5,26 +5,6 @@ from rest_framework import serializers
 from analytics import models as m
 from core.api.serializers import BaseModelSerializer
 
-# Enough of the file to tell text from a spreadsheet, archive or image.
-SNIFF_BYTES = 64 * 1024
-_WIDE_ENCODINGS = ("utf16", "utf32", "utf_16", "utf_32", "utf-16", "utf-32")
-
-
-def upload_problem(upload, encoding: str = "") -> str | None:
-    """Why ``upload`` cannot be a BI CSV file at all, or None: checked before a job exists.
-
-    Text never holds NUL bytes unless it is UTF-16/32; an ``.xlsx`` (a zip), a PDF
-    or an image always does, and would otherwise fail later on its "header".
-    """
-    if encoding.lower().replace(" ", "").startswith(_WIDE_ENCODINGS):
-        return None
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    if b"\x00" in head:
-        return ("This is not a CSV text file (it holds binary data, as spreadsheets, "
-                "archives and images do). Save it as CSV and upload that.")
-    return None
-
 
 def error_report_filename(job) -> str:
     """The report's download name: after the uploaded file, not the storage path."""
@@ -101,14 +81,6 @@ class ImportJobSerializer(BaseModelSerializer):
             "mode": {"help_text": "`replace` swaps out the rows of `replaces` (default: the "
                                   "latest succeeded import of the dataset) in one step."},
         }
-
-    def validate(self, attrs):
-        upload = attrs.get("file")
-        if upload is not None:
-            problem = upload_problem(upload, attrs.get("encoding", ""))
-            if problem:
-                raise serializers.ValidationError({"file": [problem]})
-        return super().validate(attrs)
 
     @extend_schema_field(ImportProblemSerializer(many=True))
     def get_errors_preview(self, obj) -> list[dict]:

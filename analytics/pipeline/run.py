@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ..models import ImportJob
@@ -183,11 +183,30 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
                 run.progress(STAGE_SHARE)
             _load(staged)
         return [run.job for run in runs]
+    except (OperationalError, InterfaceError):
+        raise  # transient: the task retries, and a retry starts clean
+    except Exception:
+        # A fault of ours or of the file that slipped past validation: the user
+        # sees a failed job with a reference, the log gets the traceback.
+        log.exception("import jobs %s failed", job_ids)
+        _fail_unfinished(runs)
+        return [run.job for run in runs]
     finally:
         for run in runs:
             if run.staging is not None:
                 run.staging.close()
             release(run.job.pk)
+
+
+def _fail_unfinished(runs: list[JobRun]) -> None:
+    if connection.in_atomic_block and connection.needs_rollback:
+        return  # inside a caller's transaction (seed_demo): let it roll back
+    for run in runs:
+        if not run.job.is_finished:
+            run.job.refresh_from_db()
+            run._finish(ImportJob.Status.FAILED,
+                        f"The import stopped on an internal error (job #{run.job.pk}, see "
+                        "the server log); nothing was loaded.")
 
 
 def _load(runs: list[JobRun]) -> None:

@@ -42,6 +42,8 @@ def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJ
     for upload in uploads.values():
         if upload.size > settings.BI_IMPORT_MAX_BYTES:
             errors["file"] = [f"Files may be at most {settings.BI_IMPORT_MAX_BYTES} bytes."]
+        elif problem := upload_problem(upload, encoding):
+            errors["file"] = [problem]
     if mode == ImportJob.Mode.REPLACE and len(uploads) != 1:
         errors["mode"] = ["Replace one dataset at a time."]
     if errors:
@@ -57,6 +59,27 @@ def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJ
         if runnable and enqueue:
             transaction.on_commit(lambda: import_jobs_enqueue(runnable))
     return jobs
+
+
+# Enough of the file to tell text from a spreadsheet, archive or image.
+SNIFF_BYTES = 64 * 1024
+_WIDE_ENCODINGS = ("utf16", "utf32", "utf_16", "utf_32", "utf-16", "utf-32")
+
+
+def upload_problem(upload, encoding: str = "") -> str | None:
+    """Why ``upload`` cannot be a BI CSV file at all, or None: checked before a job exists.
+
+    Text never holds NUL bytes unless it is UTF-16/32; an ``.xlsx`` (a zip), a PDF
+    or an image always does, and would otherwise fail later on its "header".
+    """
+    if encoding.lower().replace(" ", "").startswith(_WIDE_ENCODINGS):
+        return None
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    if b"\x00" in head:
+        return ("This is not a CSV text file (it holds binary data, as spreadsheets, "
+                "archives and images do). Save it as CSV and upload that.")
+    return None
 
 
 def import_jobs_enqueue(job_ids: list[int]) -> None:

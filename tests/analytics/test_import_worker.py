@@ -105,3 +105,20 @@ def test_a_worker_killed_mid_import_leaves_no_rows_and_the_job_is_run_again(
     job.refresh_from_db()
     assert job.status == S.SUCCEEDED and job.attempts == 2, job.message
     assert SaleRecord.objects.filter(workspace=workspace).count() == 300_000
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(monkeypatch):
+    from analytics.pipeline import load
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(load, "load_rows", broken)
+    workspace = WorkspaceFactory()
+    [job] = import_jobs_create(workspace=workspace, enqueue=False,
+                               uploads={"sales": csv_file("sales", [sale()])})
+    run_import.apply(args=[[job.pk]]).get()
+    job.refresh_from_db()
+    assert job.status == S.FAILED and "internal error" in job.message
+    assert not SaleRecord.objects.filter(workspace=workspace).exists()
