@@ -60,6 +60,11 @@ DELIMITER = "|"
 # Delimiters tried when a file does not say; the predecessor's comes first.
 DELIMITER_CANDIDATES = ("|", ";", ",", "\t")
 
+# What trimming a value removes, alike in Python and PostgreSQL: ASCII whitespace and
+# the no-break spaces spreadsheets export (Python's str.strip() removes more, btrim()
+# only spaces).
+BLANKS = " \t\n\r\x0b\x0c\u00a0\u2007\u202f"
+
 # Accepted value shapes.  The same patterns run in Python (SQLite, and for
 # reading headers) and in PostgreSQL's regular expressions (the COPY path), so
 # they stay in the subset both understand.  Every value is trimmed first.
@@ -70,8 +75,10 @@ DATE_PATTERNS = {
     "br": r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$",
     # 2025-06-24 10:30[:00[.000]], optionally with Z or an offset: the
     # predecessor's TIMESTAMP columns.  Offsets convert to the source zone.
+    # The offset is a real one (-14:00 to +14:00): PostgreSQL refuses larger ones, and
+    # Python would read +03:99 as +04:39.
     "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
-                 r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$",
+                 r"(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$",
 }
 INT_PATTERN = r"^[0-9]{1,9}$"
 DECIMAL_PATTERN = r"^-?[0-9]+([.,][0-9]+)?$"  # decimal comma or point, no thousands marks

@@ -1,14 +1,13 @@
 """Celery tasks for BI imports."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-from .pipeline.run import run_jobs
+from .pipeline.run import TRANSIENT_ERRORS, run_jobs
 from .services.imports import import_jobs_reap
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
-             autoretry_for=(OperationalError, InterfaceError), retry_backoff=5,
+             autoretry_for=TRANSIENT_ERRORS, retry_backoff=5,
              retry_jitter=True, max_retries=3)
 def run_import(self, job_ids: list[int]) -> dict:
     """Run a batch of import jobs.

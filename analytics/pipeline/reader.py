@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,34 @@ from ..formats import DATASETS, DELIMITER_CANDIDATES, Column
 
 SNIFF_BYTES = 64 * 1024
 ENCODING_ERROR = -1  # Record.field_count of a line that is not valid text
+# Header names and values quoted in errors are cut to this many characters.
+QUOTE_CHARS = 200
+# A quoted field as long as the line it is on: an over-long value is the row's error
+# ("longer than N characters"), not csv's 128 KB limit stopping the whole import.
+csv.field_size_limit(2**31 - 1)
+# Encodings whose line endings are not the byte b"\n": read as text, not line by line.
+WIDE_ENCODINGS = ("utf16", "utf32", "utf_16", "utf_32", "utf-16", "utf-32")
+
+# Where a line leaves a record, by Python's csv rules (doublequote, no escapechar):
+# a quote opens a quoted field only at the start of a field, so an inch mark inside
+# a value (``Tubo 2"``) is a character and never swallows the lines after it.
+FIELD_START, IN_FIELD, IN_QUOTES, QUOTE_IN_QUOTES = range(4)
+
+
+def quote_state(text: str, delimiter: str, state: int = FIELD_START) -> int:
+    for char in text:
+        if state == IN_QUOTES:
+            if char == '"':
+                state = QUOTE_IN_QUOTES
+        elif char == delimiter:
+            state = FIELD_START
+        elif state in (FIELD_START, QUOTE_IN_QUOTES):  # "" in quotes is a quote
+            state = IN_QUOTES if char == '"' else IN_FIELD
+    return state
+
+
+def is_wide(encoding: str) -> bool:
+    return encoding.lower().replace(" ", "").startswith(WIDE_ENCODINGS)
 
 
 class HeaderError(Exception):
@@ -32,16 +61,21 @@ class Record:
     line_no: int  # of the record's first line, counting the header as line 1
     text: str  # the record as in the file, without its line ending
     field_count: int  # ENCODING_ERROR when ``text`` could not be decoded
+    state: int = FIELD_START  # csv state at the end of ``text``
 
     def fields(self, delimiter: str) -> list[str]:
         if '"' not in self.text:
             return self.text.split(delimiter)
-        return next(csv.reader([self.text], delimiter=delimiter), [])
+        return next(csv.reader(io.StringIO(self.text, newline=""), delimiter=delimiter), [])
 
 
 def detect_encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode Text"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -74,11 +108,13 @@ def map_header(dataset: str, names: list[str]) -> list[Column]:
     for name in names:
         column = by_name.get(_norm(name))
         if column is None:
+            name = name[:QUOTE_CHARS]
             errors.append((name, name, "is not a column of the "
                                        f"{dataset} file; expected one of "
                                        + ", ".join(c.header for c in DATASETS[dataset])))
         elif column.name in seen:
-            errors.append((name, name, "appears twice in the header"))
+            errors.append((name[:QUOTE_CHARS], name[:QUOTE_CHARS],
+                           "appears twice in the header"))
         else:
             seen.add(column.name)
             ordered.append(column)
@@ -113,21 +149,45 @@ class Source:
         self.columns = map_header(dataset, names)
 
     def _numbered_lines(self) -> Iterator[tuple[int, str, bool]]:
+        if is_wide(self.encoding):
+            yield from self._wide_lines()
+            return
         decode = codecs.getdecoder(self.encoding)
         for line_no, raw in enumerate(self.fileobj, start=1):
             self.bytes_read += len(raw)
+            if b"\x00" in raw:  # not text (and PostgreSQL text cannot hold it)
+                yield line_no, "", False
+                continue
             try:
                 yield line_no, decode(raw.rstrip(b"\r\n"))[0], True
-            except UnicodeDecodeError:
+            except UnicodeError:
                 yield line_no, "", False
 
+    def _wide_lines(self) -> Iterator[tuple[int, str, bool]]:
+        """UTF-16/32: decoded as a stream; a line with an undecodable sequence is bad."""
+        width = 4 if "32" in self.encoding else 2
+        text = io.TextIOWrapper(self.fileobj, encoding=self.encoding, errors="replace",
+                                newline="")
+        try:
+            for line_no, line in enumerate(text, start=1):
+                self.bytes_read += len(line) * width
+                line = line.rstrip("\r\n")
+                ok = "\ufffd" not in line and "\x00" not in line
+                yield line_no, line.lstrip("\ufeff") if ok else "", ok
+        finally:
+            text.detach()  # the caller closes the file
+
     def records(self) -> Iterator[Record]:
+        """Numbered records; lines with no value at all (blank, or only delimiters and
+        spaces, as spreadsheets export empty rows) are skipped."""
         delimiter = self.delimiter
+        blank = delimiter + " \t"
         pending: Record | None = None
         for line_no, text, ok in self._lines:
             if pending is not None:  # inside a quoted field that spans lines
                 pending.text += "\n" + text
-                if pending.text.count('"') % 2 == 0:
+                pending.state = quote_state("\n" + text, delimiter, pending.state)
+                if pending.state != IN_QUOTES:
                     pending.field_count = len(pending.fields(delimiter))
                     yield pending
                     pending = None
@@ -135,13 +195,13 @@ class Source:
             if not ok:
                 yield Record(line_no, "", ENCODING_ERROR)
             elif '"' in text:
-                record = Record(line_no, text, 0)
-                if text.count('"') % 2:
+                record = Record(line_no, text, 0, quote_state(text, delimiter))
+                if record.state == IN_QUOTES:
                     pending = record
                     continue
                 record.field_count = len(record.fields(delimiter))
                 yield record
-            elif text:
+            elif text.strip(blank):
                 yield Record(line_no, text, text.count(delimiter) + 1)
         if pending is not None:  # an unclosed quote runs to the end of the file
             pending.field_count = len(pending.fields(delimiter))

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from ..formats import DATE_PATTERNS, DECIMAL_PATTERN, INT_PATTERN, Column
+from ..formats import BLANKS, DATE_PATTERNS, DECIMAL_PATTERN, INT_PATTERN, Column
 
 REQUIRED = "is required"
 NOT_DATE = "is not a date (expected YYYY-MM-DD, DD/MM/YYYY or an ISO timestamp)"
@@ -35,7 +35,6 @@ def too_large(column: Column) -> str:
 _DATE = {k: re.compile(p) for k, p in DATE_PATTERNS.items()}
 _INT = re.compile(INT_PATTERN)
 _DECIMAL = re.compile(DECIMAL_PATTERN)
-_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
 _OFFSET_SQL = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
@@ -43,7 +42,7 @@ _OFFSET_SQL = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 def parse(column: Column, raw: str | None, tz: ZoneInfo):
     """Return ``(value, None)`` or ``(None, reason)`` for one trimmed field."""
-    value = (raw or "").strip()
+    value = (raw or "").strip(BLANKS)
     if not value:
         return None, REQUIRED
     if column.kind == "text":
@@ -63,7 +62,10 @@ def _parse_decimal(column: Column, value: str):
         return None, too_large(column)
     if column.non_negative and number < 0:
         return None, NEGATIVE
-    return number.quantize(Decimal(1).scaleb(-column.digits[1]), ROUND_HALF_UP), None
+    number = number.quantize(Decimal(1).scaleb(-column.digits[1]), ROUND_HALF_UP)
+    if abs(number) >= 10 ** column.integer_digits:  # 99999999999.9996 rounds up a digit
+        return None, too_large(column)
+    return number, None
 
 
 def _parse_date(value: str, tz: ZoneInfo):
@@ -92,6 +94,11 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _trim(field: str) -> str:
+    """The field trimmed as ``parse`` trims it (btrim alone removes only spaces)."""
+    return f"btrim({field}, {_lit(BLANKS)})"
+
+
 def sql_valid(columns, alias: str) -> str:
     """True for a staged row whose every field is valid.
 
@@ -106,21 +113,22 @@ def sql_valid(columns, alias: str) -> str:
 
 def _sql_quick(column: Column, field: str) -> str:
     if column.kind == "text":
-        return f"char_length(btrim({field})) BETWEEN 1 AND {column.max_length}"
+        return f"char_length({_trim(field)}) BETWEEN 1 AND {column.max_length}"
     if column.kind == "int":
         return f"{field} ~ {_lit(INT_PATTERN)}"
     if column.kind == "decimal":
+        # One digit short of the limit: rounding cannot carry it past the column.
         sign = "" if column.non_negative else "-?"
-        return f"{field} ~ '^{sign}[0-9]{{1,{column.integer_digits}}}([.,][0-9]+)?$'"
+        return f"{field} ~ '^{sign}[0-9]{{1,{column.integer_digits - 1}}}([.,][0-9]+)?$'"
     return f"{field} IN {_REAL_DAYS}"
 
 
 def sql_reason(column: Column, field: str) -> str:
     """A CASE expression: NULL when ``field`` (a staging text column) is valid, else why."""
-    v = f"btrim({field})"
+    v = _trim(field)
     checks = [f"WHEN {field} IS NULL OR {v} = '' THEN {_lit(REQUIRED)}"]
     if column.kind == "decimal" and column.non_negative:  # the common case, decided at once
-        checks.append(f"WHEN {v} ~ '^[0-9]{{1,{column.integer_digits}}}([.,][0-9]+)?$' "
+        checks.append(f"WHEN {v} ~ '^[0-9]{{1,{column.integer_digits - 1}}}([.,][0-9]+)?$' "
                       "THEN NULL")
     if column.kind == "text":
         checks.append(f"WHEN char_length({v}) > {column.max_length} "
@@ -133,6 +141,8 @@ def sql_reason(column: Column, field: str) -> str:
                       f" > {column.integer_digits} THEN {_lit(too_large(column))}")
         if column.non_negative:
             checks.append(f"WHEN translate({v}, ',', '.')::numeric < 0 THEN {_lit(NEGATIVE)}")
+        checks.append(f"WHEN abs(round(translate({v}, ',', '.')::numeric, {column.digits[1]}))"
+                      f" >= 1e{column.integer_digits} THEN {_lit(too_large(column))}")
     else:
         shapes = " OR ".join(f"{v} ~ {_lit(p)}" for p in DATE_PATTERNS.values())
         # The source's own format first: most values end their check here.
@@ -162,7 +172,7 @@ def _sql_calendar_ok(v: str) -> str:
 
 def sql_value(column: Column, field: str) -> str:
     """The typed value of a valid staging field; ``%(tz)s`` is the source time zone."""
-    v = f"btrim({field})"
+    v = _trim(field)
     if column.kind == "text":
         return v
     if column.kind == "int":  # guarded: join keys are computed before rows are filtered

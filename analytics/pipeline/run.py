@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import tempfile
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -23,12 +25,33 @@ log = logging.getLogger(__name__)
 PREVIEW_ERRORS = 50
 STAGE_SHARE = 80  # percent of the progress bar spent reading the file
 LOCK_KEY = 731_001  # advisory-lock namespace for running import jobs
+# Worth a retry: the database went away.  PostgreSQL staging runs on a psycopg
+# connection of its own, whose errors are psycopg's rather than Django's.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError)
 
 
 def source_time_zone(job: ImportJob) -> ZoneInfo:
     name = (job.workspace.settings or {}).get("bi_source_time_zone") \
         or settings.BI_SOURCE_TIME_ZONE
     return ZoneInfo(name)
+
+
+# A spreadsheet runs a cell that starts like this as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"^-?[0-9]+([.,][0-9]+)?$")
+
+
+def defuse(cell):
+    """A report cell that opens as text in Excel or LibreOffice, never as a formula.
+
+    The file's values are quoted back in the report; one that would start a
+    formula gets a leading apostrophe (OWASP's advice).  Plain negative numbers
+    stay as they are: they cannot run anything, and show why the row is bad.
+    """
+    if not isinstance(cell, str) or not cell.lstrip(" ").startswith(_FORMULA_START) \
+            or _PLAIN_NUMBER.match(cell.strip()):
+        return cell
+    return "'" + cell
 
 
 class _Rejected(Exception):
@@ -40,7 +63,10 @@ class JobRun:
 
     def __init__(self, job: ImportJob, on_progress: Callable[[ImportJob], None] | None):
         self.job, self.on_progress = job, on_progress
-        self.tz = source_time_zone(job)
+        try:
+            self.tz = source_time_zone(job)
+        except (LookupError, ValueError, TypeError):  # ZoneInfoNotFoundError: a KeyError
+            self.tz = None
         self.staging: Staging | None = None
         self._last_percent = -1
 
@@ -57,6 +83,12 @@ class JobRun:
     def stage(self) -> bool:
         """Read the file into staging; False when the job has already failed."""
         job = self.job
+        if self.tz is None:
+            name = (job.workspace.settings or {}).get("bi_source_time_zone")
+            self._finish(ImportJob.Status.FAILED,
+                         f"The workspace setting bi_source_time_zone ({name!r}) is not a "
+                         "time zone name such as America/Sao_Paulo; nothing was loaded.")
+            return False
         with job.file.open("rb") as fileobj:
             try:
                 source = Source(fileobj, job.dataset, encoding=job.encoding,
@@ -77,6 +109,15 @@ class JobRun:
     def load(self) -> bool:
         """Insert the valid rows (in a savepoint); False when the job fails instead."""
         job = self.job
+        if job.replaces_id and not ImportJob.objects.filter(
+                pk=job.replaces_id, status=ImportJob.Status.SUCCEEDED).exists():
+            # Another import replaced it since this one was queued (the workspace is
+            # locked now): loading would leave both new imports' rows in place.
+            self._finish(ImportJob.Status.FAILED,
+                         f"Import #{job.replaces_id} is no longer a succeeded import (it was "
+                         "replaced meanwhile); nothing was loaded or removed. Upload again "
+                         "to replace the current rows.")
+            return False
         try:
             with transaction.atomic():
                 job.rows_imported = load.load_rows(job, self.staging, str(self.tz))
@@ -109,7 +150,7 @@ class JobRun:
             text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
             writer = csv.writer(text)
             writer.writerow(["line", "column", "value", "reason"])
-            writer.writerows(errors)
+            writer.writerows([defuse(cell) for cell in error] for error in errors)
             text.flush()
             spool.seek(0)
             stem = self.job.original_name.rsplit(".", 1)[0][:100]
@@ -183,7 +224,7 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
                 run.progress(STAGE_SHARE)
             _load(staged)
         return [run.job for run in runs]
-    except (OperationalError, InterfaceError):
+    except TRANSIENT_ERRORS:
         raise  # transient: the task retries, and a retry starts clean
     except Exception:
         # A fault of ours or of the file that slipped past validation: the user
@@ -202,8 +243,10 @@ def _fail_unfinished(runs: list[JobRun]) -> None:
     if connection.in_atomic_block and connection.needs_rollback:
         return  # inside a caller's transaction (seed_demo): let it roll back
     for run in runs:
+        # From the database: a job finished in memory inside the rolled-back load
+        # transaction is still running there.
+        run.job.refresh_from_db()
         if not run.job.is_finished:
-            run.job.refresh_from_db()
             run._finish(ImportJob.Status.FAILED,
                         f"The import stopped on an internal error (job #{run.job.pk}, see "
                         "the server log); nothing was loaded.")

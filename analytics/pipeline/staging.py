@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from django.db import connection
 
-from ..formats import DATASETS
+from ..formats import BLANKS, DATASETS
 from . import rules
 from .reader import ENCODING_ERROR, Source
 
@@ -115,8 +115,13 @@ class PostgresStaging(Staging):
             buffer, count = [], 0
             for record in records:
                 if record.field_count == width:
-                    buffer.append(f"{record.line_no}{d}{width}{d}{record.text}\n")
-                    codes.add(record.fields(d)[code_at])
+                    fields = record.fields(d)
+                    # COPY's CSV reading opens a quote anywhere in a field, Python's
+                    # only at its start (``Tubo 2"``): quoted records go as Python read them.
+                    text = record.text if '"' not in record.text else d.join(
+                        '"' + f.replace('"', '""') + '"' for f in fields)
+                    buffer.append(f"{record.line_no}{d}{width}{d}{text}\n")
+                    codes.add(fields[code_at])
                 else:
                     buffer.append(f"{record.line_no}{d}{record.field_count}{blank}\n")
                 count += 1
@@ -132,7 +137,8 @@ class PostgresStaging(Staging):
         with self.cursor() as cursor:  # temporary tables get no autovacuum statistics
             cursor.execute(f"ANALYZE {self.stg}")
         pattern = re.compile(rules.INT_PATTERN)
-        self.client_codes = {int(c.strip()) for c in codes if pattern.match(c.strip())}
+        codes = {c.strip(BLANKS) for c in codes}
+        self.client_codes = {int(c) for c in codes if pattern.match(c)}
         return total
 
     def valid_sql(self, alias: str = "s") -> str:

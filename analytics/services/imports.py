@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..formats import DATASETS
 from ..models import ImportJob
+from ..pipeline.reader import detect_encoding, is_wide
 
 
 def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJob.Mode.APPEND,
@@ -34,6 +35,9 @@ def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJ
         errors["dataset"] = [f"Choose one of: {', '.join(DATASETS)}."]
     if delimiter and len(delimiter) != 1:
         errors["delimiter"] = ["A delimiter is a single character."]
+    elif delimiter and not delimiter_usable(delimiter):
+        errors["delimiter"] = ["A delimiter is a tab or a punctuation mark such as | ; , "
+                               "(not a letter, digit, space, quote or line break)."]
     if encoding:
         try:
             "".encode(encoding)
@@ -57,13 +61,21 @@ def import_jobs_create(*, workspace, uploads: dict, by=None, mode: str = ImportJ
                                     delimiter=delimiter, encoding=encoding))
         runnable = [job.pk for job in jobs if job.status == ImportJob.Status.PENDING]
         if runnable and enqueue:
-            transaction.on_commit(lambda: import_jobs_enqueue(runnable))
+            # Robust: the jobs are saved whatever the broker says; if it is down, the
+            # upload still answers, and the reaper sends pending jobs again.
+            transaction.on_commit(lambda: import_jobs_enqueue(runnable), robust=True)
     return jobs
 
 
 # Enough of the file to tell text from a spreadsheet, archive or image.
 SNIFF_BYTES = 64 * 1024
-_WIDE_ENCODINGS = ("utf16", "utf32", "utf_16", "utf_32", "utf-16", "utf-32")
+
+
+def delimiter_usable(delimiter: str) -> bool:
+    """One character that can split CSV the same way in Python and PostgreSQL's COPY."""
+    return delimiter == "\t" or (len(delimiter) == 1 and delimiter.isascii()
+                                  and delimiter.isprintable() and not delimiter.isalnum()
+                                  and delimiter not in "\" ")
 
 
 def upload_problem(upload, encoding: str = "") -> str | None:
@@ -72,10 +84,10 @@ def upload_problem(upload, encoding: str = "") -> str | None:
     Text never holds NUL bytes unless it is UTF-16/32; an ``.xlsx`` (a zip), a PDF
     or an image always does, and would otherwise fail later on its "header".
     """
-    if encoding.lower().replace(" ", "").startswith(_WIDE_ENCODINGS):
-        return None
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
+    if is_wide(encoding or detect_encoding(head)):  # UTF-16/32 text is full of NULs
+        return None
     if b"\x00" in head:
         return ("This is not a CSV text file (it holds binary data, as spreadsheets, "
                 "archives and images do). Save it as CSV and upload that.")
@@ -141,7 +153,8 @@ def _active_same_file(job: ImportJob) -> ImportJob | None:
 
 
 def import_jobs_reap() -> dict[str, int]:
-    """Resolve running jobs whose worker went quiet: queue them again, or fail them.
+    """Resolve running jobs whose worker went quiet: queue them again, or fail them;
+    send pending jobs that waited too long again.
 
     On PostgreSQL a live worker holds the job's advisory lock, so a slow job is
     never taken for a dead one.
@@ -150,6 +163,17 @@ def import_jobs_reap() -> dict[str, int]:
 
     cutoff = timezone.now() - timedelta(minutes=settings.BI_IMPORT_STALE_MINUTES)
     outcome = {"requeued": 0, "failed": 0}
+    # Pending this long: its message may never have reached the broker (it was down
+    # at upload).  Sending it again is harmless: a job runs once (see ``claim``).
+    waiting = list(ImportJob.objects.filter(status=ImportJob.Status.PENDING,
+                                            updated_at__lt=cutoff).values_list("pk", flat=True))
+    for pk in waiting:
+        if is_owned_elsewhere(pk):
+            continue
+        ImportJob.objects.filter(pk=pk, status=ImportJob.Status.PENDING).update(
+            updated_at=timezone.now())
+        transaction.on_commit(lambda pk=pk: import_jobs_enqueue([pk]), robust=True)
+        outcome["requeued"] += 1
     stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
     for job in stale:
         if is_owned_elsewhere(job.pk):
@@ -165,6 +189,6 @@ def import_jobs_reap() -> dict[str, int]:
             ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
                 status=ImportJob.Status.PENDING, updated_at=timezone.now(),
                 message=f"The worker stopped during attempt {job.attempts}; queued again.")
-            transaction.on_commit(lambda pk=job.pk: import_jobs_enqueue([pk]))
+            transaction.on_commit(lambda pk=job.pk: import_jobs_enqueue([pk]), robust=True)
             outcome["requeued"] += 1
     return outcome
