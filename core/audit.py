@@ -49,7 +49,18 @@ def snapshot(instance: models.Model) -> dict:
         elif isinstance(field, models.FileField):
             value = value.name if value else ""
         data[field.attname if field.is_relation else field.name] = value
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(data, cls=_SnapshotEncoder))
+
+
+class _SnapshotEncoder(DjangoJSONEncoder):
+    """Third-party fields may hold values JSON has no form for (django-celery-beat's
+    ``ZoneInfo``): the trail records their text rather than failing the write."""
+
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
 
 
 def _redacted(value) -> str | None:

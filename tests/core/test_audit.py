@@ -126,3 +126,15 @@ def test_prune_rejects_negative_retention():
 def test_prune_is_scheduled_daily(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["prune-audit-entries"]
     assert schedule["task"] == "core.tasks.prune_audit_entries"
+
+
+@pytest.mark.django_db
+def test_a_third_party_value_json_cannot_hold_is_recorded_as_text():
+    from zoneinfo import ZoneInfo
+
+    from django_celery_beat.models import CrontabSchedule
+
+    from core.audit import snapshot
+
+    schedule = CrontabSchedule(minute="0", hour="7", timezone=ZoneInfo("America/Sao_Paulo"))
+    assert snapshot(schedule)["timezone"] == "America/Sao_Paulo"
