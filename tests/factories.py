@@ -83,4 +83,5 @@ def factory_for(model):
         if candidate._meta.model is model:
             return candidate
     raise LookupError(f"No factory for {model._meta.label}: add one to tests/factories.py")
+from tests.factories_reports import *  # noqa: E402, F403  (registers them)
 from tests.factories_workspaces import *  # noqa: E402, F403  (registers them)

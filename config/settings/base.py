@@ -235,6 +235,13 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "workspaces.models.Invitation.Status",
         "ProjectStatusEnum": "workspaces.models.Project.Status",
         "FileStatusEnum": "workspaces.models.File.Status",
+        # Kept as it was before report deliveries also had a "channel".
+        "ChannelEnum": "accounts.models.LoginAttempt.Channel",
+        "ReportKindEnum": "reports.kinds.CHOICES",
+        "ReportRunStatusEnum": "reports.models.ReportRun.Status",
+        "ReportRunTriggerEnum": "reports.models.ReportRun.Trigger",
+        "ReportDeliveryStatusEnum": "reports.models.ReportDelivery.Status",
+        "ReportDeliveryChannelEnum": "reports.models.ReportDelivery.Channel",
     },
 }
 
@@ -295,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.reap_import_jobs",
         "schedule": 5 * 60,
     },
+    "reap-reports": {
+        "task": "reports.tasks.reap_reports",
+        "schedule": 10 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -340,3 +351,18 @@ BI_IMPORT_MAX_ATTEMPTS = env.int("BI_IMPORT_MAX_ATTEMPTS", default=3)
 # A running job with no heartbeat for this long is checked by the reaper.
 BI_IMPORT_STALE_MINUTES = env.int("BI_IMPORT_STALE_MINUTES", default=10)
 BI_IMPORT_MAX_BYTES = env.int("BI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024 * 1024)
+
+# --- Reports ---------------------------------------------------------------------------------
+# Each report definition's schedule is a django-celery-beat PeriodicTask (see reports.services).
+REPORT_FROM_EMAIL = env.str("REPORT_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# A run whose builds keep dying is failed (and its owner told) after this many attempts.
+REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
+# SQLite cannot tell a dead builder from a live one: a run "running" this long is taken over
+# (longer than CELERY_TASK_TIME_LIMIT).  PostgreSQL knows at once, through an advisory lock.
+REPORT_STALE_MINUTES = env.int("REPORT_STALE_MINUTES", default=35)
+# Runs and deliveries still pending after this long are queued again (reports.tasks.reap_reports).
+REPORT_REQUEUE_MINUTES = env.int("REPORT_REQUEUE_MINUTES", default=10)
+# Failed emails are retried with exponential backoff (seconds, doubling up to the max).
+REPORT_DELIVERY_MAX_RETRIES = env.int("REPORT_DELIVERY_MAX_RETRIES", default=5)
+REPORT_DELIVERY_BACKOFF = env.int("REPORT_DELIVERY_BACKOFF", default=60)
+REPORT_DELIVERY_BACKOFF_MAX = env.int("REPORT_DELIVERY_BACKOFF_MAX", default=3600)

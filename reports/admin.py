@@ -1,0 +1,422 @@
+"""Back office of reports: definitions with their schedule, runs with their page, deliveries.
+
+Writes go through ``reports.services`` as in the API: saving a definition keeps
+its django-celery-beat entry in step; "run now" and "resend" queue the same
+tasks beat does.
+"""
+
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from core import tenancy
+from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+
+from . import kinds
+from . import models as m
+from .downloads import XLSX_TYPE, ZIP_TYPE, file_response, page_response
+from .parameters import parameters_resolve
+from .rendering.html import parameter_items, render_html
+from .services import definitions, deliveries, runs
+
+RunStatus, DeliveryStatus = m.ReportRun.Status, m.ReportDelivery.Status
+COLOURS = {
+    RunStatus.PENDING: "#6b7280", RunStatus.RUNNING: "#2563eb",
+    RunStatus.SUCCEEDED: "#15803d", RunStatus.SKIPPED: "#b45309", RunStatus.FAILED: "#b91c1c",
+    DeliveryStatus.SENDING: "#2563eb", DeliveryStatus.SENT: "#15803d",
+}
+RECENT_RUNS = 10
+
+
+def badge(obj):
+    return format_html('<strong style="color: {}">{}</strong>',
+                       COLOURS.get(obj.status, "inherit"), obj.get_status_display())
+
+
+def _may_change(request, definition) -> bool:
+    return tenancy.can(tenancy.principal_for(request), definition, "change")
+
+
+# --- definitions ---------------------------------------------------------------------------
+
+
+class ReportDefinitionForm(forms.ModelForm):
+    class Meta:
+        model = m.ReportDefinition
+        fields = ("workspace", "name", "description", "kind", "parameters", "recipients",
+                  "output_csv", "output_xlsx", "skip_when_empty", "owner", "schedule_cron",
+                  "schedule_timezone", "enabled")
+
+    def clean(self):
+        cleaned = super().clean()
+        workspace = cleaned.get("workspace") or getattr(self.instance, "workspace", None)
+        if workspace is not None and cleaned.get("recipients") is not None:
+            try:
+                definitions.recipients_check(workspace=workspace, users=cleaned["recipients"])
+            except ValidationError as exc:
+                self.add_error("recipients", exc.message_dict["recipients"])
+        return cleaned
+
+
+@admin.register(m.ReportDefinition)
+class ReportDefinitionAdmin(BaseModelAdmin):
+    form = ReportDefinitionForm
+    list_display = ("name", "workspace", "kind", "schedule", "enabled", "next_run", "owner",
+                    "updated_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name",)
+    readonly_fields = ("next_run", "beat_entry", "recent_runs")
+    actions = ["run_now", "preview_parameters"]
+    change_form_template = "admin/reports/reportdefinition/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("workspace", "name", "description", "kind", "parameters")}),
+        ("Delivery", {"fields": ("recipients", "output_csv", "output_xlsx", "skip_when_empty",
+                                 "owner")}),
+        ("Schedule", {"fields": ("schedule_cron", "schedule_timezone", "enabled", "next_run",
+                                 "beat_entry")}),
+        ("Run history", {"fields": ("recent_runs",)}),
+    )
+
+    def get_autocomplete_fields(self, request):
+        return [*super().get_autocomplete_fields(request), "recipients"]
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [path("<path:object_id>/preview/", self.admin_site.admin_view(self.preview_view),
+                     name="{}_{}_preview".format(*info)),
+                *super().get_urls()]
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.owner_id is None and m.is_member(request.user.pk,
+                                                                obj.workspace_id):
+            obj.owner = request.user
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            definitions.definition_schedule_sync(obj)
+
+    @admin.display(description="schedule")
+    def schedule(self, definition):
+        if not definition.schedule_cron:
+            return "on demand"
+        return f"{definition.schedule_cron} ({definition.schedule_timezone})"
+
+    @admin.display(description="next run")
+    def next_run(self, definition):
+        moment = definition.next_run_at()
+        if moment is None:
+            return "—" if definition.schedule_cron else "on demand"
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+    @admin.display(description="beat entry")
+    def beat_entry(self, definition):
+        if not definition.periodic_task_id:
+            return "—"
+        url = reverse("admin:django_celery_beat_periodictask_change",
+                      args=[definition.periodic_task_id])
+        return format_html('<a href="{}">{}</a> (kept in step with the fields above)', url,
+                           definition.periodic_task)
+
+    @admin.display(description="recent runs")
+    def recent_runs(self, definition):
+        if definition.pk is None:
+            return "—"
+        recent = list(definition.runs.defer("html", "email_html").annotate(
+            sent=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
+            total=Count("deliveries"))[:RECENT_RUNS])
+        if not recent:
+            return "No runs yet."
+        rows = format_html_join("", "<tr><td><a href=\"{}\">#{}</a></td><td>{}</td><td>{}</td>"
+                                    "<td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td></tr>",
+                                ((reverse("admin:reports_reportrun_change", args=[run.pk]),
+                                  run.pk, badge(run), run.get_trigger_display(),
+                                  _when(run.slot), _when(run.finished_at), run.row_count,
+                                  run.sent, run.total) for run in recent))
+        every = reverse("admin:reports_reportrun_changelist") + \
+            f"?definition__id__exact={definition.pk}"
+        return format_html(
+            "<table><thead><tr><th>run</th><th>status</th><th>trigger</th><th>slot</th>"
+            "<th>finished</th><th>rows</th><th>sent</th></tr></thead><tbody>{}</tbody>"
+            '</table><p><a href="{}">All runs of this report</a></p>', rows, every)
+
+    @admin.action(description="Run now (build and send to the recipients)",
+                  permissions=["change"])
+    def run_now(self, request, queryset):
+        started = []
+        for definition in queryset:
+            if not _may_change(request, definition):
+                self.message_user(request, f"Not allowed to run {definition}.", messages.ERROR)
+                continue
+            started.append(runs.run_request(definition, trigger=m.ReportRun.Trigger.MANUAL,
+                                            by=request.user))
+        if started:
+            links = format_html_join(", ", '<a href="{}">{}</a>', (
+                (reverse("admin:reports_reportrun_change", args=[run.pk]), run)
+                for run in started))
+            self.message_user(request, format_html("Queued: {}.", links), messages.SUCCESS)
+
+    @admin.action(description="Preview parameters (as a run now and at the next run)",
+                  permissions=["view"])
+    def preview_parameters(self, request, queryset):
+        rows = []
+        for definition in queryset:
+            tz = ZoneInfo(definition.schedule_timezone or "UTC")
+            next_at = definition.next_run_at()
+            rows.append({
+                "definition": definition,
+                "next_run": next_at,
+                "recipients": list(definition.recipients.all()),
+                "now": _resolved(definition, timezone.now().astimezone(tz).date()),
+                "next": _resolved(definition, next_at.astimezone(tz).date())
+                if next_at else None,
+            })
+        context = {**self.admin_site.each_context(request), "title": "Preview parameters",
+                   "opts": self.opts, "rows": rows}
+        return TemplateResponse(request, "admin/reports/reportdefinition/preview_parameters.html",
+                                context)
+
+    def preview_view(self, request, object_id):
+        """The report as it would be built now: not stored, not sent."""
+        definition = self.get_object(request, unquote(object_id))
+        if definition is None or not self.has_view_permission(request, definition):
+            raise Http404("No such report definition.")
+        try:
+            params = parameters_resolve(definition.parameters, timezone.localdate())
+            page = render_html(kinds.build(definition.kind, definition.workspace_id, params),
+                               title=f"{definition.name} (preview)")
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            page, error = "", str(exc)
+        else:
+            error = ""
+        context = {**self.admin_site.each_context(request),
+                   "title": f"Preview: {definition.name}", "opts": self.opts,
+                   "original": definition, "page": page, "error": error,
+                   "note": "Built now from the current data; not stored and not sent."}
+        return TemplateResponse(request, "admin/reports/report_page.html", context)
+
+
+def _resolved(definition, day):
+    try:
+        return parameter_items(parameters_resolve(definition.parameters, day))
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return [("Error", str(exc))]
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+class SendToForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=None, label="Send to",
+                                  help_text="A member of the report's workspace.")
+
+    def __init__(self, *args, run, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        from workspaces.models import Membership
+
+        members = Membership.objects.filter(workspace_id=run.workspace_id).values("user_id")
+        self.fields["user"].queryset = get_user_model()._default_manager.filter(
+            pk__in=members, is_active=True).order_by("email")
+
+
+@admin.register(m.ReportRun)
+class ReportRunAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "definition", "workspace", "status_badge", "trigger", "slot",
+                    "started_at", "finished_at", "row_count", "sent")
+    list_display_links = ("id", "definition")
+    list_filter = ("status", "trigger")
+    search_fields = ("definition__name", "=id")
+    change_form_template = "admin/reports/reportrun/change_form.html"
+    fieldsets = (
+        ("Run", {"fields": ("definition", "workspace", "status_badge", "trigger", "slot",
+                            "requested_by", "attempts", "started_at", "finished_at",
+                            "row_count", "error", "failure_notified_at")}),
+        ("Report", {"fields": ("report_links", "parameters_table")}),
+        ("Deliveries", {"fields": ("deliveries_table", "delivered_to")}),
+    )
+    readonly_fields = ("status_badge", "report_links", "parameters_table", "deliveries_table")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).defer("html", "email_html")
+        return queryset.annotate(
+            sent_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
+            delivery_count=Count("deliveries"))
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/report/", wrap(self.report_view),
+                 name="{}_{}_report".format(*info)),
+            path("<path:object_id>/report/page/", wrap(self.page_view),
+                 name="{}_{}_page".format(*info)),
+            path("<path:object_id>/csv/", wrap(self.csv_view), name="{}_{}_csv".format(*info)),
+            path("<path:object_id>/xlsx/", wrap(self.xlsx_view),
+                 name="{}_{}_xlsx".format(*info)),
+            path("<path:object_id>/send/", wrap(self.send_view),
+                 name="{}_{}_send".format(*info)),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run):
+        return badge(run)
+
+    @admin.display(description="sent")
+    def sent(self, run):
+        return f"{run.sent_count} of {run.delivery_count}"
+
+    @admin.display(description="report")
+    def report_links(self, run):
+        links = []
+        if run.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
+            links.append((reverse("admin:reports_reportrun_report", args=[run.pk]),
+                          "View the report"))
+        if run.csv_file:
+            links.append((reverse("admin:reports_reportrun_csv", args=[run.pk]), "CSV (ZIP)"))
+        if run.xlsx_file:
+            links.append((reverse("admin:reports_reportrun_xlsx", args=[run.pk]), "XLSX"))
+        if not links:
+            return "Not built yet." if not run.is_finished else "—"
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+    @admin.display(description="parameters used")
+    def parameters_table(self, run):
+        from .data import ReportParameters
+
+        try:
+            items = parameter_items(ReportParameters.from_dict(run.parameters))
+        except (TypeError, ValueError, ArithmeticError):
+            return "—"
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", items))
+
+    @admin.display(description="deliveries")
+    def deliveries_table(self, run):
+        rows = list(run.deliveries.all())
+        if not rows:
+            return "None."
+        return format_html(
+            "<table><thead><tr><th>to</th><th>status</th><th>attempts</th><th>sent</th>"
+            "<th>error</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+                                 "<td>{}</td><td>{}</td></tr>",
+                             ((reverse("admin:reports_reportdelivery_change", args=[d.pk]),
+                               d.address, badge(d), d.attempts, _when(d.sent_at),
+                               d.error or "") for d in rows)))
+
+    # --- the report page and files ----------------------------------------------------------
+
+    def _run(self, request, object_id, *, full: bool = False) -> m.ReportRun:
+        queryset = self.get_queryset(request)
+        if full:
+            queryset = queryset.defer(None)
+        run = queryset.filter(pk=unquote(object_id)).first() \
+            if str(unquote(object_id)).isdigit() else None
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404("No such report run.")
+        return run
+
+    def report_view(self, request, object_id):
+        run = self._run(request, object_id, full=True)
+        if not run.html:
+            raise Http404("This run has no report page.")
+        context = {**self.admin_site.each_context(request),
+                   "title": f"{run.definition.name}: run #{run.pk}", "opts": self.opts,
+                   "original": run, "page": run.html, "run": run,
+                   "page_url": reverse("admin:reports_reportrun_page", args=[run.pk])}
+        return TemplateResponse(request, "admin/reports/report_page.html", context)
+
+    def page_view(self, request, object_id):
+        run = self._run(request, object_id, full=True)
+        if not run.html:
+            raise Http404("This run has no report page.")
+        return page_response(run.html, f"report-{run.pk}.html")
+
+    def _download(self, field, content_type):
+        if not field:
+            raise Http404("This run has no such file.")
+        try:
+            return file_response(field, content_type)
+        except OSError as exc:
+            raise Http404("The file is missing from storage.") from exc
+
+    def csv_view(self, request, object_id):
+        return self._download(self._run(request, object_id).csv_file, ZIP_TYPE)
+
+    def xlsx_view(self, request, object_id):
+        return self._download(self._run(request, object_id).xlsx_file, XLSX_TYPE)
+
+    def send_view(self, request, object_id):
+        """Send this run to one member: someone added later, or again."""
+        run = self._run(request, object_id)
+        if not _may_change(request, run.definition):
+            raise PermissionDenied
+        form = SendToForm(request.POST or None, run=run)
+        if request.method == "POST" and form.is_valid():
+            try:
+                delivery = deliveries.run_send_to(run, form.cleaned_data["user"])
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                self.message_user(request, f"Queued: {delivery}.", messages.SUCCESS)
+                return redirect("admin:reports_reportrun_change", run.pk)
+        context = {**self.admin_site.each_context(request),
+                   "title": f"Send run #{run.pk} to a member", "opts": self.opts,
+                   "original": run, "form": form}
+        return TemplateResponse(request, "admin/reports/reportrun/send.html", context)
+
+
+# --- deliveries ----------------------------------------------------------------------------
+
+
+@admin.register(m.ReportDelivery)
+class ReportDeliveryAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "run", "address", "channel", "status_badge", "attempts",
+                    "last_attempt_at", "sent_at", "short_error")
+    list_filter = ("status", "channel")
+    search_fields = ("address", "=run__id")
+    actions = ["resend"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run__definition").defer(
+            "run__html", "run__email_html")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery):
+        return badge(delivery)
+
+    @admin.display(description="error")
+    def short_error(self, delivery):
+        return (delivery.error[:80] + "…") if len(delivery.error) > 80 else delivery.error
+
+    def has_resend_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Send the selected deliveries again", permissions=["resend"])
+    def resend(self, request, queryset):
+        queued = 0
+        for delivery in queryset.select_related("run__definition"):
+            if delivery.run.status != RunStatus.SUCCEEDED or \
+                    not _may_change(request, delivery.run.definition):
+                self.message_user(request, f"Cannot resend {delivery}.", messages.ERROR)
+                continue
+            deliveries.delivery_resend(delivery)
+            queued += 1
+        if queued:
+            self.message_user(request, f"Queued {queued} deliveries again.", messages.SUCCESS)

@@ -1,0 +1,112 @@
+"""Report definitions: saving them, and keeping their beat schedule in step.
+
+The definition's ``schedule_cron``/``schedule_timezone``/``enabled`` are the
+source; ``definition_schedule_sync`` writes the django-celery-beat
+``PeriodicTask`` (and its ``CrontabSchedule``) that fires
+``reports.tasks.generate_report(definition_id=...)``.  Beat's database scheduler
+notices the change within seconds.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from ..models import ReportDefinition
+
+TASK = "reports.tasks.generate_report"
+
+
+def periodic_task_name(definition: ReportDefinition) -> str:
+    return f"report-definition-{definition.pk}"
+
+
+def recipients_check(*, workspace, users) -> None:
+    """Recipients must be active members of the definition's workspace."""
+    from workspaces.models import Membership
+
+    users = list(users or [])
+    members = set(Membership.objects.filter(workspace=workspace, user__in=users)
+                  .values_list("user_id", flat=True))
+    outsiders = [user for user in users if user.pk not in members]
+    if outsiders:
+        names = ", ".join(sorted(str(user) for user in outsiders))
+        raise ValidationError({"recipients": [
+            f"Recipients must be members of the workspace; not members: {names}."]})
+
+
+@transaction.atomic
+def definition_create(*, workspace, recipients=(), **fields) -> ReportDefinition:
+    recipients = list(recipients)
+    recipients_check(workspace=workspace, users=recipients)
+    definition = ReportDefinition(workspace=workspace, **fields)
+    definition.full_clean()
+    definition.save()
+    definition.recipients.set(recipients)
+    definition_schedule_sync(definition)
+    return definition
+
+
+@transaction.atomic
+def definition_update(definition: ReportDefinition, *, recipients=None,
+                      **fields) -> ReportDefinition:
+    for name, value in fields.items():
+        setattr(definition, name, value)
+    if recipients is not None:
+        recipients = list(recipients)
+        recipients_check(workspace=definition.workspace, users=recipients)
+    definition.full_clean()
+    definition.save()
+    if recipients is not None:
+        definition.recipients.set(recipients)
+    definition_schedule_sync(definition)
+    return definition
+
+
+def definition_schedule_sync(definition: ReportDefinition) -> PeriodicTask | None:
+    """Create, update or remove the definition's beat entry to match its fields."""
+    task = definition.periodic_task
+    if not definition.schedule_cron:
+        if task is not None:
+            ReportDefinition.objects.filter(pk=definition.pk).update(periodic_task=None)
+            definition.periodic_task = None
+            task.delete()
+        return None
+    crontab = _crontab(definition)
+    if task is None:
+        task = PeriodicTask(name=periodic_task_name(definition))
+    elif task.crontab_id != crontab.pk:
+        # A new schedule counts from now: never a burst of "missed" runs on saving.
+        task.last_run_at = timezone.now()
+    task.task = TASK
+    task.crontab, task.interval, task.solar, task.clocked = crontab, None, None, None
+    task.kwargs = json.dumps({"definition_id": definition.pk})
+    task.args = "[]"
+    task.enabled = definition.enabled
+    task.one_off = False
+    task.description = (f"Report \"{definition.name}\" ({definition.get_kind_display()}), "
+                        f"workspace {definition.workspace_id}. Edit the schedule on the "
+                        "report definition.")[:1000]
+    task.save()
+    if definition.periodic_task_id != task.pk:
+        ReportDefinition.objects.filter(pk=definition.pk).update(periodic_task=task)
+        definition.periodic_task = task
+    return task
+
+
+def _crontab(definition: ReportDefinition) -> CrontabSchedule:
+    fields = {**definition.cron().fields, "timezone": definition.schedule_timezone}
+    found = CrontabSchedule.objects.filter(**fields).order_by("pk").first()
+    if found is not None:
+        return found
+    return CrontabSchedule.objects.create(**fields)
+
+
+def definition_unschedule(definition: ReportDefinition) -> None:
+    """Remove the beat entry of a deleted definition (``post_delete``)."""
+    if definition.periodic_task_id:
+        PeriodicTask.objects.filter(pk=definition.periodic_task_id).delete()

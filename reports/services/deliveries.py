@@ -1,0 +1,120 @@
+"""Deliveries: one per run, recipient and channel; sent at most once each.
+
+``delivery_send`` claims the row (``pending``/``failed`` → ``sending``) with a
+conditional update before it talks to the mail server, so a duplicated or
+redelivered task finds it ``sending`` or ``sent`` and does nothing.  A failure
+is written on the row (``failed``, the error, the attempt count) and raised as
+``DeliveryFailed`` for the task to retry with backoff.  A worker that dies
+mid-send leaves the row ``sending``: it may have gone out, so it is not retried
+by itself; staff resend it from the admin.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import ReportDelivery, ReportRun
+from .emails import report_email
+
+log = logging.getLogger(__name__)
+Status = ReportDelivery.Status
+
+
+class DeliveryFailed(Exception):
+    """The mail server refused or failed; the task retries with backoff."""
+
+
+def deliveries_create(run: ReportRun) -> list[ReportDelivery]:
+    """A pending email delivery per recipient who is still an active member."""
+    from workspaces.models import Membership
+
+    members = Membership.objects.filter(workspace_id=run.workspace_id).values("user_id")
+    recipients = (run.definition.recipients.filter(is_active=True, pk__in=members)
+                  .exclude(email="").order_by("pk"))
+    pending = []
+    for user in recipients:
+        delivery, _ = ReportDelivery.objects.get_or_create(
+            run=run, recipient=user, channel=ReportDelivery.Channel.EMAIL,
+            defaults={"workspace_id": run.workspace_id, "address": user.email})
+        if delivery.status == Status.PENDING:
+            pending.append(delivery)
+    return pending
+
+
+def deliveries_enqueue(deliveries: list[ReportDelivery]) -> None:
+    from ..tasks import send_delivery  # tasks import services: import late
+
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=delivery.pk: send_delivery.delay(pk))
+
+
+def delivery_send(delivery_id: int, *, final: bool = False) -> ReportDelivery | None:
+    """Send one delivery; ``None`` when it is sent or being sent already."""
+    now = timezone.now()
+    claimed = ReportDelivery.objects.filter(
+        pk=delivery_id, status__in=[Status.PENDING, Status.FAILED],
+        run__status=ReportRun.Status.SUCCEEDED,
+    ).update(status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now,
+             updated_at=now)
+    if not claimed:
+        return None
+    delivery = ReportDelivery.objects.select_related("run", "run__definition").get(
+        pk=delivery_id)
+    try:
+        report_email(delivery.run, delivery.address).send()
+    except Exception as exc:
+        delivery.status = Status.FAILED
+        delivery.error = f"{type(exc).__name__}: {exc}"[:5000]
+        if final:
+            delivery.error += f" (gave up after {delivery.attempts} attempts)"
+        delivery.save(update_fields=["status", "error", "updated_at"])
+        log.warning("Report delivery %s failed (attempt %s): %s", delivery.pk,
+                    delivery.attempts, delivery.error)
+        raise DeliveryFailed(delivery.error) from exc
+    delivery.status, delivery.sent_at, delivery.error = Status.SENT, timezone.now(), ""
+    delivery.save(update_fields=["status", "sent_at", "error", "updated_at"])
+    _record_delivered_to(delivery)
+    return delivery
+
+
+def _record_delivered_to(delivery: ReportDelivery) -> None:
+    """Add the address to the run's ``delivered_to`` (the predecessor's field)."""
+    with transaction.atomic():
+        run = ReportRun.objects.select_for_update().get(pk=delivery.run_id)
+        if delivery.address not in run.delivered_to:
+            run.delivered_to = [*run.delivered_to, delivery.address]
+            run.save(update_fields=["delivered_to", "updated_at"])
+
+
+def delivery_resend(delivery: ReportDelivery) -> ReportDelivery:
+    """Send it again (staff asked): back to pending and queued."""
+    with transaction.atomic():
+        ReportDelivery.objects.filter(pk=delivery.pk).update(
+            status=Status.PENDING, error="", updated_at=timezone.now())
+        delivery.refresh_from_db()
+        deliveries_enqueue([delivery])
+    return delivery
+
+
+def run_send_to(run: ReportRun, user) -> ReportDelivery:
+    """Send a finished run to one member (new or again), e.g. someone added later."""
+    from django.core.exceptions import ValidationError
+
+    from workspaces.models import Membership
+
+    if run.status != ReportRun.Status.SUCCEEDED:
+        raise ValidationError("Only a succeeded run can be sent.")
+    if not user.is_active or not user.email or not Membership.objects.filter(
+            workspace_id=run.workspace_id, user=user).exists():
+        raise ValidationError({"user": ["Send only to active members of the workspace."]})
+    delivery, created = ReportDelivery.objects.get_or_create(
+        run=run, recipient=user, channel=ReportDelivery.Channel.EMAIL,
+        defaults={"workspace_id": run.workspace_id, "address": user.email})
+    if not created:
+        delivery.address = user.email
+        delivery.save(update_fields=["address", "updated_at"])
+    return delivery_resend(delivery)

@@ -1,0 +1,37 @@
+"""Receivers: drop a deleted definition's beat entry; stamp beat ticks with their time.
+
+Connected in ``ReportsConfig.ready`` (every process: web, worker and beat).
+"""
+
+from celery.signals import before_task_publish
+from celery.utils.saferepr import saferepr
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+from .models import ReportDefinition
+
+GENERATE_TASK = "reports.tasks.generate_report"
+
+
+@receiver(post_delete, sender=ReportDefinition, dispatch_uid="reports-definition-unschedule")
+def _definition_deleted(sender, instance, **kwargs):
+    from .services.definitions import definition_unschedule
+
+    definition_unschedule(instance)
+
+
+@before_task_publish.connect(dispatch_uid="reports-stamp-beat-tick")
+def _stamp_beat_tick(sender=None, body=None, headers=None, **kwargs):
+    """Beat sends ``generate_report(definition_id=...)``: add when it sent it.
+
+    The task maps that moment to its schedule slot, so a message that waits in
+    the queue still builds the slot it was sent for, and two messages of one
+    tick (two beats, a restarted beat) name the same slot.
+    """
+    if sender != GENERATE_TASK or not (headers or {}).get("periodic_task_name"):
+        return
+    if isinstance(body, tuple | list) and len(body) >= 2 and isinstance(body[1], dict):
+        body[1].setdefault("tick_at", timezone.now().isoformat())
+        if "kwargsrepr" in headers:  # what monitoring and the result backend show
+            headers["kwargsrepr"] = saferepr(body[1])
