@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from analytics.models import Client, ImportJob, SaleRecord
+from analytics.models import Client, ImportJob, InventoryRecord, SaleRecord
 from analytics.sample import generate
 from workspaces.models import Workspace
 
@@ -86,11 +86,13 @@ def run() -> Result:
 def _reset(workspace) -> None:
     """Start each load from an empty workspace, so neither side pays for the other's rows."""
     SaleRecord.objects.filter(workspace=workspace)._raw_delete("default")
+    InventoryRecord.objects.filter(workspace=workspace)._raw_delete("default")
     ImportJob.objects.filter(workspace=workspace).delete()
     Client.objects.filter(workspace=workspace).delete()
     with psycopg.connect(**connect_kwargs(), autocommit=True) as conn:
         conn.execute("CHECKPOINT")
         conn.execute("VACUUM ANALYZE analytics_salerecord")
+        conn.execute("VACUUM ANALYZE analytics_inventoryrecord")
 
 
 def _psql_copy(path: Path, workspace) -> float:
