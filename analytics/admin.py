@@ -16,7 +16,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from analytics import models as m
-from analytics.api.serializers import error_report_filename
 from analytics.services import imports
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -238,7 +237,7 @@ class ImportJobAdmin(BaseModelAdmin):
         except OSError as exc:
             raise Http404("The error report is missing from storage.") from exc
         return FileResponse(report, as_attachment=True,
-                            filename=error_report_filename(job),
+                            filename=job.error_report_name,
                             content_type="text/csv; charset=utf-8")
 
     # --- the upload form (the "add" page) -----------------------------------------------

@@ -111,6 +111,12 @@ class ImportJob(WorkspaceScoped, TimestampedModel):
         return f"{self.get_dataset_display()} import #{self.pk} ({self.original_name})"
 
     @property
+    def error_report_name(self) -> str:
+        """The report's file name: after the uploaded file, not the storage path."""
+        stem = self.original_name.rsplit(".", 1)[0].strip()[:100] or f"import-{self.pk}"
+        return f"{stem}-errors.csv"
+
+    @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
 

@@ -18,15 +18,24 @@ class RequestContext:
     @property
     def actor(self):
         """The signed-in user, or None (anonymous, or an API key: see ``actor_repr``)."""
-        user = getattr(self.request, "user", None)
-        if user is None or not user.is_authenticated or getattr(user, "_meta", None) is None:
-            return None
-        return user
+        return request_user(self.request)
 
     @property
     def actor_repr(self) -> str:
         user = getattr(self.request, "user", None)
         return str(user) if user is not None and user.is_authenticated else ""
+
+
+def request_user(request):
+    """The request's signed-in user, or None for anonymous requests and API keys.
+
+    An API key authenticates as a principal that is not a user row, so it can
+    never be recorded as who created or changed something.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(user, "_meta", None) is None:
+        return None
+    return user
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(

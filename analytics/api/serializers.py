@@ -6,12 +6,6 @@ from analytics import models as m
 from core.api.serializers import BaseModelSerializer
 
 
-def error_report_filename(job) -> str:
-    """The report's download name: after the uploaded file, not the storage path."""
-    stem = job.original_name.rsplit(".", 1)[0].strip() or f"import-{job.pk}"
-    return f"{stem}-errors.csv"
-
-
 class ClientSerializer(BaseModelSerializer):
     class Meta:
         model = m.Client

@@ -19,6 +19,7 @@ from core.api.viewsets import (
     ScopedModelViewSet,
     ScopedReadOnlyModelViewSet,
 )
+from core.context import request_user
 
 from . import serializers as s
 
@@ -42,9 +43,6 @@ class SaleRecordViewSet(ScopedReadOnlyModelViewSet):
     serializer_class = s.SaleRecordSerializer
 
 
-def _user(request):
-    return request.user if getattr(request.user, "_meta", None) is not None else None
-
 
 class ImportJobViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin):
@@ -66,7 +64,7 @@ class ImportJobViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retri
         data = serializer.validated_data
         jobs = imports.import_jobs_create(
             workspace=data["workspace"], uploads={data["dataset"]: data["file"]},
-            by=_user(self.request), mode=data.get("mode", m.ImportJob.Mode.APPEND),
+            by=request_user(self.request), mode=data.get("mode", m.ImportJob.Mode.APPEND),
             replaces=data.get("replaces"), skip_invalid=data.get("skip_invalid", False),
             delimiter=data.get("delimiter", ""), encoding=data.get("encoding", ""))
         serializer.instance = jobs[0]
@@ -101,5 +99,5 @@ class ImportJobViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retri
                            f"The error report of import #{job.pk} is missing from "
                            "storage.") from exc
         return FileResponse(report, as_attachment=True,
-                            filename=s.error_report_filename(job),
+                            filename=job.error_report_name,
                             content_type="text/csv; charset=utf-8")

@@ -16,6 +16,8 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from core import locks
+
 from ..models import ImportJob
 from . import load
 from .reader import HeaderError, Source
@@ -153,8 +155,7 @@ class JobRun:
             writer.writerows([defuse(cell) for cell in error] for error in errors)
             text.flush()
             spool.seek(0)
-            stem = self.job.original_name.rsplit(".", 1)[0][:100]
-            self.job.error_report.save(f"{stem}-errors.csv", File(spool), save=False)
+            self.job.error_report.save(self.job.error_report_name, File(spool), save=False)
             text.detach()
 
     def _finish(self, status: str, message: str) -> None:
@@ -167,13 +168,8 @@ class JobRun:
 
 def claim(job_id: int) -> ImportJob | None:
     """Take a job for this worker, or None if it is finished or another worker has it."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Session-level: held until released or the worker's connection dies,
-            # which is how a redelivered job tells a dead owner from a live one.
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, job_id])
-            if not cursor.fetchone()[0]:
-                return None
+    if not locks.job_lock_take(LOCK_KEY, job_id):
+        return None
     job = ImportJob.objects.select_related("workspace").filter(pk=job_id).first()
     if job is None or job.is_finished:
         release(job_id)
@@ -193,21 +189,12 @@ def claim(job_id: int) -> ImportJob | None:
 
 
 def release(job_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, job_id])
+    locks.job_lock_release(LOCK_KEY, job_id)
 
 
 def is_owned_elsewhere(job_id: int) -> bool:
     """True when a live worker holds the job (PostgreSQL); SQLite cannot tell."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, job_id])
-        if not cursor.fetchone()[0]:
-            return True
-    release(job_id)
-    return False
+    return locks.job_lock_held_elsewhere(LOCK_KEY, job_id)
 
 
 def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:

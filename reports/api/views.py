@@ -15,15 +15,12 @@ from rest_framework.response import Response
 from core import tenancy
 from core.api.errors import ApiError
 from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyModelViewSet
+from core.context import request_user
 from reports import models as m
 from reports.downloads import XLSX_TYPE, ZIP_TYPE, file_response, page_response
 from reports.services import definitions, runs
 
 from . import serializers as s
-
-
-def _user(request):
-    return request.user if getattr(request.user, "_meta", None) is not None else None
 
 
 class ReportDefinitionViewSet(ScopedModelViewSet):
@@ -41,7 +38,7 @@ class ReportDefinitionViewSet(ScopedModelViewSet):
 
     def perform_scoped_create(self, serializer):
         data = dict(serializer.validated_data)
-        user = _user(self.request)
+        user = request_user(self.request)
         if "owner" not in data and user is not None and m.is_member(user.pk,
                                                                      data["workspace"].pk):
             data["owner"] = user
@@ -60,7 +57,8 @@ class ReportDefinitionViewSet(ScopedModelViewSet):
         definition = self.get_object()
         if not tenancy.can(tenancy.principal_for(request), definition, "change"):
             raise PermissionDenied("Your role in this workspace cannot run reports.")
-        run = runs.run_request(definition, trigger=m.ReportRun.Trigger.API, by=_user(request))
+        run = runs.run_request(definition, trigger=m.ReportRun.Trigger.API,
+                               by=request_user(request))
         return Response(s.ReportRunSerializer(run, context=self.get_serializer_context()).data,
                         status=status.HTTP_202_ACCEPTED)
 

@@ -32,6 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import locks
+
 from .. import kinds
 from ..data import ReportParameters
 from ..models import ReportDefinition, ReportDelivery, ReportRun
@@ -129,12 +131,9 @@ def run_execute(run_id: int) -> ReportRun | None:
 
 
 def run_claim(run_id: int) -> ReportRun | None:
+    if not locks.job_lock_take(LOCK_KEY, run_id):
+        return None
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Session-level: held while building, dropped if the worker's connection dies.
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, run_id])
-            if not cursor.fetchone()[0]:
-                return None
         takeover = Q(status=Status.RUNNING)  # the lock is free: its builder is gone
     else:
         stale = timezone.now() - timedelta(minutes=settings.REPORT_STALE_MINUTES)
@@ -158,9 +157,7 @@ def run_claim(run_id: int) -> ReportRun | None:
 
 
 def run_release(run_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, run_id])
+    locks.job_lock_release(LOCK_KEY, run_id)
 
 
 def run_generate(run: ReportRun) -> None:

@@ -17,16 +17,13 @@ from core.api.viewsets import (
     ScopedModelViewSet,
     ScopedReadOnlyModelViewSet,
 )
+from core.context import request_user
 from core.net import client_ip
 from workspaces import models as m
 from workspaces.services import files, invitations, keys, vault
 from workspaces.services import workspaces as ws
 
 from . import serializers as s
-
-
-def _user(request):
-    return request.user if getattr(request.user, "_meta", None) is not None else None
 
 
 def _require(request, obj, action_name: str) -> None:
@@ -41,7 +38,7 @@ class WorkspaceViewSet(ScopedModelViewSet):
     serializer_class = s.WorkspaceSerializer
 
     def perform_scoped_create(self, serializer):
-        owner = _user(self.request)
+        owner = request_user(self.request)
         if owner is None:
             raise PermissionDenied("API keys cannot create workspaces.")
         serializer.instance = ws.workspace_create(owner=owner, **serializer.validated_data)
@@ -59,7 +56,7 @@ class WorkspaceViewSet(ScopedModelViewSet):
         if member is None:
             raise ApiError(400, "invalid", "Invalid input.",
                            errors={"user": ["The new owner must already be a member."]})
-        ws.workspace_transfer(workspace=workspace, new_owner=member.user, by=_user(request))
+        ws.workspace_transfer(workspace=workspace, new_owner=member.user, by=request_user(request))
         return Response(self.get_serializer(workspace).data)
 
 
@@ -94,7 +91,7 @@ class InvitationViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retr
 
     def perform_scoped_create(self, serializer):
         serializer.instance = invitations.invitation_create(
-            invited_by=_user(self.request), **serializer.validated_data)
+            invited_by=request_user(self.request), **serializer.validated_data)
 
     def _invitation_action(self, request, service):
         invitation = self.get_object()
@@ -131,7 +128,7 @@ class AcceptInvitationView(_InvitationTokenView):
     @extend_schema(request=s.InvitationTokenSerializer, responses={201: s.MembershipSerializer},
                    summary="Accept an invitation as the signed-in (invited) user")
     def post(self, request):
-        user = _user(request)
+        user = request_user(request)
         if user is None:
             raise PermissionDenied("Sign in as the invited person to accept.")
         try:
@@ -159,8 +156,8 @@ class ProjectViewSet(ScopedModelViewSet):
     serializer_class = s.ProjectSerializer
 
     def perform_scoped_create(self, serializer):
-        project = serializer.save(created_by=_user(self.request))
-        ws.activity_record(workspace=project.workspace, actor=_user(self.request),
+        project = serializer.save(created_by=request_user(self.request))
+        ws.activity_record(workspace=project.workspace, actor=request_user(self.request),
                            verb="project.created", summary=f"Project {project} created",
                            target=project)
 
@@ -180,7 +177,7 @@ class ProjectCommentViewSet(ScopedModelViewSet):
     serializer_class = s.ProjectCommentSerializer
 
     def perform_scoped_create(self, serializer):
-        serializer.save(author=_user(self.request))
+        serializer.save(author=request_user(self.request))
 
 
 class ActivityViewSet(ScopedReadOnlyModelViewSet):
@@ -207,8 +204,8 @@ class FileViewSet(ScopedModelViewSet):
 
     def perform_scoped_create(self, serializer):
         data = dict(serializer.validated_data)
-        serializer.instance = files.file_store(upload=data.pop("file"), by=_user(self.request),
-                                               **data)
+        serializer.instance = files.file_store(upload=data.pop("file"),
+                                               by=request_user(self.request), **data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes},
                    summary="Download the file's content")
@@ -227,7 +224,7 @@ class SecretViewSet(ScopedModelViewSet):
 
     def perform_scoped_create(self, serializer):
         data = dict(serializer.validated_data)
-        serializer.instance = vault.secret_create(by=_user(self.request), **data)
+        serializer.instance = vault.secret_create(by=request_user(self.request), **data)
 
     def perform_update(self, serializer):
         value = serializer.validated_data.pop("value", None)
@@ -266,7 +263,7 @@ class ApiKeyViewSet(ScopedModelViewSet):
                 data = keys.limits_for_minted_key(minting_key, data)
             except DjangoValidationError as exc:
                 raise ApiError(400, "invalid", "Invalid input.", errors=exc.message_dict) from exc
-        key, self._raw_key = keys.api_key_create(by=_user(self.request), **data)
+        key, self._raw_key = keys.api_key_create(by=request_user(self.request), **data)
         serializer.instance = key
 
     @extend_schema(responses={201: s.ApiKeyCreatedSerializer})
