@@ -4,12 +4,16 @@ Installed through ``AdminConfig.default_site`` so every ``@admin.register``
 lands here.  Staff with a device must enter a code at sign-in; with
 ``REQUIRE_STAFF_2FA`` staff without one are sent to enrolment, never into the
 admin.  The site's own login view is the only way in (there is no stock
-``LoginView`` routed), and it runs the lockout rule.
+``LoginView`` routed), and it runs the lockout rule.  The login form
+(``settings.ADMIN_LOGIN_FORM``) and the enrolment page
+(``settings.ADMIN_TWO_FACTOR_SETUP_URL``) belong to the accounts app, named
+in settings so the kernel imports nothing above it.
 """
 
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django_otp.admin import OTPAdminSite
 
 
@@ -24,9 +28,7 @@ class AdminSite(OTPAdminSite):
 
     @property
     def login_form(self):
-        from accounts.forms import AdminLoginForm
-
-        return AdminLoginForm
+        return import_string(settings.ADMIN_LOGIN_FORM)
 
     def has_permission(self, request) -> bool:
         user = request.user
@@ -39,7 +41,7 @@ class AdminSite(OTPAdminSite):
     def login(self, request, extra_context=None):
         # Signed in with a password but not allowed in for want of a device: enrol.
         if request.method == "GET" and needs_enrolment(request.user):
-            return redirect(reverse("two-factor-setup"))
+            return redirect(reverse(settings.ADMIN_TWO_FACTOR_SETUP_URL))
         return super().login(request, extra_context)
 
 

@@ -2,6 +2,7 @@
 
 import time
 
+from celery import current_app
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -16,9 +17,8 @@ def _check_database() -> dict:
 
 
 def _check_broker() -> dict:
-    from config.celery_app import app
-
-    with app.connection_for_write() as conn:
+    # The project's app, set as current when config/celery_app.py is imported at start-up.
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         return {"transport": conn.transport_cls if isinstance(conn.transport_cls, str) else
                 conn.transport.driver_type}

@@ -1,33 +1,84 @@
 """Tenancy: the one answer to "which rows may this user or API key see, and do what".
 
-Every workspace-owned model subclasses ``WorkspaceScoped`` (a ``workspace``
-foreign key).  ``visible()`` narrows any queryset to what a principal may
-see or change; viewsets, admin changelists, filter choices, autocompletes and
-serializer related fields all call it, so no queryset reaches a caller
-unscoped.  Other tenants' rows are simply absent: they answer 404.
+Every workspace-owned model subclasses ``WorkspaceScoped`` (a foreign key to
+``settings.TENANCY_WORKSPACE_MODEL``).  ``visible()`` narrows any queryset to
+what a principal may see or change; viewsets, admin changelists, filter
+choices, autocompletes and serializer related fields all call it, so no
+queryset reaches a caller unscoped.  Other tenants' rows are simply absent:
+they answer 404.
 
 Roles rank owner > admin > member > viewer.  Viewers read; members write
 content; admins manage members, invitations, keys, features and secrets
 (models declare ``tenancy_write_role = "admin"``); owners delete or transfer
-the workspace.  A membership's custom role adds Django permissions
-(``<action>_<model>``) on top of its base role.
+the workspace.
+
+The kernel knows no app above it.  Models declare their tenancy
+(``tenancy_scope_field``: the column holding the workspace id, ``"pk"`` for
+the workspace model itself; ``tenancy_roles``: per-action overrides of
+``tenancy_write_role``).  Who belongs where is the policy's business
+(``settings.TENANCY_POLICY``, see ``TenancyPolicy``): memberships, custom
+roles, which credential acts for a single workspace.
 """
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 VIEWER, MEMBER, ADMIN, OWNER = "viewer", "member", "admin", "owner"
 RANK = {VIEWER: 0, MEMBER: 1, ADMIN: 2, OWNER: 3}
 ACTIONS = ("view", "add", "change", "delete")
 
 
+class TenancyPolicy(Protocol):
+    """Who belongs where: the one thing the kernel asks the app that owns memberships."""
+
+    def workspace_key(self, auth):
+        """The credential on ``request.auth`` acting for one workspace (None if not one).
+
+        It carries ``workspace_id`` and ``role``.
+        """
+
+    def workspace_ids(self, user, model, action: str, role: str):
+        """Ids (a list or a ``values("workspace_id")`` queryset) of the workspaces where
+        ``user`` may ``action`` rows of ``model``, ``role`` being the least role for it."""
+
+    def member_workspace_ids(self, user):
+        """Ids of every workspace ``user`` belongs to, whatever the role."""
+
+    def member_user_ids(self, workspace_ids):
+        """Ids of the users belonging to any of ``workspace_ids``."""
+
+
+@cache
+def policy() -> TenancyPolicy:
+    path = getattr(settings, "TENANCY_POLICY", None)
+    if not path:
+        raise ImproperlyConfigured("TENANCY_POLICY must name the tenancy policy class, "
+                                   "e.g. 'workspaces.policy.MembershipPolicy'.")
+    return import_string(path)()
+
+
+@receiver(setting_changed)
+def _forget_policy(*, setting, **kwargs) -> None:
+    if setting == "TENANCY_POLICY":
+        policy.cache_clear()
+
+
 class WorkspaceScoped(models.Model):
     """Abstract base of every workspace-owned row."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
+    workspace = models.ForeignKey(settings.TENANCY_WORKSPACE_MODEL, on_delete=models.CASCADE,
                                   related_name="+")
 
+    #: The column holding the row's workspace id.
+    tenancy_scope_field = "workspace_id"
     #: The least role that may add, change or delete rows of the model.
     tenancy_write_role = MEMBER
 
@@ -36,9 +87,7 @@ class WorkspaceScoped(models.Model):
 
 
 def is_scoped(model) -> bool:
-    from workspaces.models import Workspace
-
-    return model is Workspace or issubclass(model, WorkspaceScoped)
+    return getattr(model, "tenancy_scope_field", None) is not None
 
 
 def roles_at_least(role: str) -> list[str]:
@@ -46,13 +95,10 @@ def roles_at_least(role: str) -> list[str]:
 
 
 def required_role(model, action: str) -> str:
-    from workspaces.models import Workspace
-
     if action == "view":
         return VIEWER
-    if model is Workspace:
-        return OWNER if action == "delete" else ADMIN
-    return getattr(model, "tenancy_write_role", MEMBER)
+    declared = getattr(model, "tenancy_roles", {})
+    return declared.get(action, getattr(model, "tenancy_write_role", MEMBER))
 
 
 @dataclass(frozen=True)
@@ -72,19 +118,15 @@ class Principal:
 
 
 def principal_for(request) -> Principal:
-    from workspaces.models import ApiKey
-
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiKey):
-        return Principal(api_key=auth)
+    key = policy().workspace_key(getattr(request, "auth", None))
+    if key is not None:
+        return Principal(api_key=key)
     user = getattr(request, "user", None)
     return Principal(user=user if user is not None and user.is_authenticated else None)
 
 
 def workspace_ids(principal: Principal, model, action: str = "view"):
     """Ids of workspaces where ``principal`` may do ``action`` on ``model`` (None: all)."""
-    from workspaces.models import Membership
-
     if principal.sees_everything:
         return None
     role = required_role(model, action)
@@ -93,26 +135,15 @@ def workspace_ids(principal: Principal, model, action: str = "view"):
         return [key.workspace_id] if RANK[key.role] >= RANK[role] else []
     if principal.user is None:
         return []
-    granted = models.Q(role__in=roles_at_least(role))
-    if RANK[role] <= RANK[MEMBER]:
-        # Custom roles extend content rights only: never to managing members, keys,
-        # secrets or the workspace itself, which would let an admin mint an owner.
-        codename = f"{action}_{model._meta.model_name}"
-        granted |= models.Q(
-            custom_role__permissions__codename=codename,
-            custom_role__permissions__content_type__app_label=model._meta.app_label)
-    return Membership.objects.filter(granted, user=principal.user).values("workspace_id")
+    return policy().workspace_ids(principal.user, model, action, role)
 
 
 def visible(queryset, principal: Principal, action: str = "view"):
     """``queryset`` narrowed to the rows ``principal`` may ``action``."""
-    from workspaces.models import Workspace
-
     ids = workspace_ids(principal, queryset.model, action)
     if ids is None:
         return queryset
-    field = "pk" if queryset.model is Workspace else "workspace_id"
-    return queryset.filter(**{f"{field}__in": ids})
+    return queryset.filter(**{f"{queryset.model.tenancy_scope_field}__in": ids})
 
 
 def can(principal: Principal, obj, action: str) -> bool:
@@ -132,8 +163,6 @@ def visible_users(principal: Principal):
     """Users sharing a workspace with ``principal`` (all users for superusers)."""
     from django.contrib.auth import get_user_model
 
-    from workspaces.models import Membership
-
     users = get_user_model()._default_manager.all()
     if principal.sees_everything:
         return users
@@ -142,8 +171,8 @@ def visible_users(principal: Principal):
     elif principal.user is None:
         return users.none()
     else:
-        ids = Membership.objects.filter(user=principal.user).values("workspace_id")
-    return users.filter(pk__in=Membership.objects.filter(workspace_id__in=ids).values("user_id"))
+        ids = policy().member_workspace_ids(principal.user)
+    return users.filter(pk__in=policy().member_user_ids(ids))
 
 
 def scope_related(queryset, principal: Principal, owner_model=None):

@@ -87,6 +87,12 @@ LOCAL_APPS = [
     "reports",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+# The kernel (core/) imports no app above it: it reaches them only through these
+# names (tests/core/test_kernel_direction.py holds it to that).
+TENANCY_WORKSPACE_MODEL = "workspaces.Workspace"
+TENANCY_POLICY = "workspaces.policy.MembershipPolicy"
+ADMIN_LOGIN_FORM = "accounts.forms.AdminLoginForm"
+ADMIN_TWO_FACTOR_SETUP_URL = "two-factor-setup"  # a URL name
 
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",

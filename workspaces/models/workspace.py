@@ -1,10 +1,16 @@
 from django.db import models
 
+from core import tenancy
 from core.models import TimestampedModel
 
 
 class Workspace(TimestampedModel):
     """A tenant: every workspace-owned row points here (PRD 2.1.1 workspace fields)."""
+
+    # Tenancy declarations (core.tenancy): a workspace scopes itself by its own id;
+    # admins edit it, only its owner deletes it.
+    tenancy_scope_field = "pk"
+    tenancy_roles = {"add": tenancy.ADMIN, "change": tenancy.ADMIN, "delete": tenancy.OWNER}
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
