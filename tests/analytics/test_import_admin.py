@@ -7,11 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from analytics.models import Client, ImportJob, InventoryRecord, SaleRecord
-from tests.factories import UserFactory
-from tests.factories_workspaces import (
+from tests.factories import (
     ImportJobFactory,
     MembershipFactory,
     SaleRecordFactory,
+    UserFactory,
     WorkspaceFactory,
 )
 

@@ -10,14 +10,14 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from analytics.models import ImportJob, SaleRecord
-from tests.factories import UserFactory
-from tests.factories_workspaces import (
+from tests.factories import (
     ApiKeyFactory,
     ImportJobFactory,
     InventoryRecordFactory,
     MembershipFactory,
     RoleFactory,
     SaleRecordFactory,
+    UserFactory,
     WorkspaceFactory,
 )
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.models import Client, SaleRecord
-from tests.factories_workspaces import WorkspaceFactory
+from tests.factories import WorkspaceFactory
 
 from .helpers import FIXTURES, csv_file, sale
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from analytics.models import Client, ImportJob, InventoryRecord, SaleRecord
-from tests.factories_workspaces import ClientFactory, WorkspaceFactory
+from tests.factories import ClientFactory, WorkspaceFactory
 
 from .helpers import csv_file, fixture_file, report_rows, run_import, run_one, sale, stock
 

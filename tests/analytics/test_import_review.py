@@ -19,8 +19,7 @@ from analytics.formats import header_line
 from analytics.models import Client, ImportJob, SaleRecord
 from analytics.pipeline.run import run_jobs
 from analytics.services.imports import import_jobs_create, import_jobs_reap
-from tests.factories import UserFactory
-from tests.factories_workspaces import ImportJobFactory, MembershipFactory, WorkspaceFactory
+from tests.factories import ImportJobFactory, MembershipFactory, UserFactory, WorkspaceFactory
 
 from .helpers import csv_file, report_rows, run_one, sale, stock
 

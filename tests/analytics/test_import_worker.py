@@ -15,7 +15,7 @@ from analytics.pipeline.run import is_owned_elsewhere
 from analytics.sample import generate
 from analytics.services.imports import import_jobs_create, import_jobs_reap
 from analytics.tasks import run_import
-from tests.factories_workspaces import WorkspaceFactory
+from tests.factories import WorkspaceFactory
 
 from .helpers import csv_file, sale
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
-from tests.factories_workspaces import ApiKeyFactory, MembershipFactory, WorkspaceFactory
+from tests.factories import ApiKeyFactory, MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Workspace
 
 from .resources import make

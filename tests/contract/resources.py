@@ -6,8 +6,7 @@ from rest_framework import serializers
 
 from core import registry, tenancy
 from core.api.permissions import ModelPermissions
-from tests.factories import factory_for
-from tests.factories_workspaces import CONTRACT_EXTRA
+from tests.factories import CONTRACT_EXTRA, factory_for
 
 RESOURCES = registry.api_resources()
 WRITABLE = [r for r in RESOURCES if "create" in r.operations]

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from rest_framework import permissions, serializers, viewsets
 
 from core import tenancy
-from tests.factories_workspaces import TagFactory
+from tests.factories import TagFactory
 from workspaces.models import Tag, Workspace
 
 from .isolation import leaks, make_tenant, object_in

@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 
 from core import tenancy
-from tests.factories_workspaces import MembershipFactory
+from tests.factories import MembershipFactory
 from workspaces.models import Workspace
 
 CORE = Path(__file__).resolve().parents[2] / "core"

@@ -7,8 +7,12 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from tests.factories_reports import ReportDefinitionFactory
-from tests.factories_workspaces import MembershipFactory, SaleRecordFactory, WorkspaceFactory
+from tests.factories import (
+    MembershipFactory,
+    ReportDefinitionFactory,
+    SaleRecordFactory,
+    WorkspaceFactory,
+)
 
 #: Explicit dates, so the report is the same whenever the test runs.
 Q1_2025 = {"date_from": "2025-01-01", "date_to": "2025-03-31"}

@@ -13,9 +13,13 @@ from django_celery_beat.models import PeriodicTask
 
 from reports.models import ReportDefinition, ReportDelivery, ReportRun
 from reports.services.runs import run_request
-from tests.factories import UserFactory
-from tests.factories_reports import ReportDeliveryFactory, ReportRunFactory
-from tests.factories_workspaces import MembershipFactory, WorkspaceFactory
+from tests.factories import (
+    MembershipFactory,
+    ReportDeliveryFactory,
+    ReportRunFactory,
+    UserFactory,
+    WorkspaceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 PERMS = [f"{action}_{model}" for action in ("view", "add", "change", "delete")

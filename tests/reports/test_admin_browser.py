@@ -13,9 +13,12 @@ import pytest
 from reports.models import ReportRun
 from reports.services.runs import run_request
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
-from tests.factories import UserFactory
-from tests.factories_reports import ReportDefinitionFactory
-from tests.factories_workspaces import MembershipFactory, WorkspaceFactory
+from tests.factories import (
+    MembershipFactory,
+    ReportDefinitionFactory,
+    UserFactory,
+    WorkspaceFactory,
+)
 
 from .conftest import Q1_2025, add_sales
 

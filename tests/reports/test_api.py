@@ -14,8 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
 from reports.models import ReportDefinition, ReportDelivery, ReportRun
-from tests.factories_reports import ReportDefinitionFactory, ReportRunFactory
-from tests.factories_workspaces import MembershipFactory
+from tests.factories import MembershipFactory, ReportDefinitionFactory, ReportRunFactory
 
 from .conftest import Q1_2025
 
@@ -86,7 +85,7 @@ def test_bad_values_are_a_400_naming_the_field(workspace, recipients, member, fi
 
 
 def test_recipients_and_owner_outside_the_workspace_are_refused(workspace, recipients, member):
-    from tests.factories_workspaces import WorkspaceFactory
+    from tests.factories import WorkspaceFactory
 
     client, user = member
     elsewhere = WorkspaceFactory()
@@ -128,7 +127,7 @@ def test_run_now_answers_202_then_the_run_is_built_and_sent(definition, member, 
 
 
 def test_viewers_and_viewer_keys_cannot_run_reports(definition):
-    from tests.factories_workspaces import ApiKeyFactory
+    from tests.factories import ApiKeyFactory
 
     viewer, _ = client_as(definition.workspace, "viewer")
     raw = ApiKeyFactory(workspace=definition.workspace, role="viewer").raw
@@ -141,7 +140,7 @@ def test_viewers_and_viewer_keys_cannot_run_reports(definition):
 
 
 def test_other_workspaces_cannot_run_or_download(definition):
-    from tests.factories_workspaces import WorkspaceFactory
+    from tests.factories import WorkspaceFactory
 
     stranger, _ = client_as(WorkspaceFactory(), "owner")
     run = ReportRunFactory(definition=definition, workspace=definition.workspace)

@@ -25,8 +25,7 @@ from django_celery_results.models import TaskResult
 from config.celery_app import app
 from reports.models import ReportDelivery, ReportRun
 from reports.schedule import previous_fire
-from tests.factories_reports import ReportDefinitionFactory
-from tests.factories_workspaces import MembershipFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, ReportDefinitionFactory, WorkspaceFactory
 
 from .conftest import Q1_2025, add_sales
 

@@ -10,7 +10,7 @@ import pytest
 
 from reports.data import ReportParameters
 from reports.queries import forecast as fc
-from tests.factories_workspaces import ClientFactory, SaleRecordFactory, WorkspaceFactory
+from tests.factories import ClientFactory, SaleRecordFactory, WorkspaceFactory
 
 
 def series(*values):

@@ -18,9 +18,13 @@ from django_celery_beat.models import PeriodicTask
 
 from reports.models import ReportDefinition, ReportDelivery, ReportRun
 from reports.services import definitions, deliveries, runs
-from tests.factories import UserFactory
-from tests.factories_reports import ReportDefinitionFactory, ReportRunFactory
-from tests.factories_workspaces import MembershipFactory, WorkspaceFactory
+from tests.factories import (
+    MembershipFactory,
+    ReportDefinitionFactory,
+    ReportRunFactory,
+    UserFactory,
+    WorkspaceFactory,
+)
 
 from .conftest import Q1_2025
 

@@ -11,7 +11,7 @@ import pytest
 
 from reports.data import ReportParameters
 from reports.kinds import build
-from tests.factories_workspaces import (
+from tests.factories import (
     ClientFactory,
     InventoryRecordFactory,
     SaleRecordFactory,

@@ -13,7 +13,7 @@ from reports.data import ReportParameters
 from reports.kinds import build
 from reports.queries.forecast import METHOD_LABELS, SES
 from reports.queries.inventory_recommendations import classify
-from tests.factories_workspaces import (
+from tests.factories import (
     ClientFactory,
     InventoryRecordFactory,
     SaleRecordFactory,

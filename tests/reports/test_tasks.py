@@ -15,7 +15,7 @@ from reports import signals
 from reports.models import ReportDelivery, ReportRun
 from reports.services import definitions, deliveries, runs
 from reports.tasks import generate_report, reap_reports, send_delivery
-from tests.factories_reports import ReportRunFactory
+from tests.factories import ReportRunFactory
 
 pytestmark = pytest.mark.django_db
 S, D = ReportRun.Status, ReportDelivery.Status

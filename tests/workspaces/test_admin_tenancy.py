@@ -4,11 +4,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from tests.factories import UserFactory
-from tests.factories_workspaces import (
+from tests.factories import (
     ApiKeyFactory,
     MembershipFactory,
     ProjectFactory,
+    UserFactory,
     WorkspaceFactory,
 )
 from workspaces.models import ApiKey, Membership, Project
@@ -98,7 +98,7 @@ def test_admin_writes_go_through_the_same_services(client, superuser):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.factories_workspaces import SecretFactory
+    from tests.factories import SecretFactory
     from workspaces.models import File, SecretAccess, Workspace
 
     client.force_login(superuser)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.models import AuditEntry
 from tests.contract.isolation import key_client, make_tenant
-from tests.factories_workspaces import ApiKeyFactory, ProjectFactory, SecretFactory
+from tests.factories import ApiKeyFactory, ProjectFactory, SecretFactory
 from workspaces.models import ApiKey, Secret, SecretAccess
 from workspaces.services import vault
 

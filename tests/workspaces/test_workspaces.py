@@ -7,12 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.contract.isolation import make_tenant
-from tests.factories import UserFactory
-from tests.factories_workspaces import (
+from tests.factories import (
     ApiKeyFactory,
     MembershipFactory,
     ProjectFactory,
     RoleFactory,
+    UserFactory,
 )
 from workspaces.models import Activity, File, Membership, Workspace
 

@@ -12,7 +12,7 @@ from reports.data import ReportParameters
 from reports.models import ReportDefinition, ReportDelivery, ReportRun
 from reports.services.definitions import definition_schedule_sync
 
-from .factories_workspaces import SAME_WORKSPACE, MembershipFactory, WorkspaceFactory
+from .workspaces import SAME_WORKSPACE, MembershipFactory, WorkspaceFactory
 
 
 def _member(workspace, role: str = "member"):
