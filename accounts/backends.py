@@ -3,6 +3,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.models import User
+from accounts.services.signin import can_sign_in, password_matches
 
 
 class LockoutAwareBackend(ModelBackend):
@@ -10,7 +11,8 @@ class LockoutAwareBackend(ModelBackend):
 
     The lockout bookkeeping itself lives in ``accounts.services.signin``; this
     guard makes sure no other path (``login()`` helpers, third-party views)
-    can sign in a locked user.
+    can sign in a locked user.  It hashes exactly once on every path, as the
+    sign-in service does, so its timing reveals nothing either.
     """
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
@@ -18,15 +20,11 @@ class LockoutAwareBackend(ModelBackend):
         if not email or password is None:
             return None
         user = User.objects.filter(email__iexact=email.strip()).first()
-        if user is None:
-            User().set_password(password)  # same cost as a real check: no timing oracle
+        if not password_matches(user, password):
             return None
-        if user.is_locked:
+        if user.is_locked or not self.user_can_authenticate(user):
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
-        return None
+        return user
 
     def user_can_authenticate(self, user) -> bool:
-        blocked = {User.Status.SUSPENDED, User.Status.DEACTIVATED}
-        return super().user_can_authenticate(user) and user.status not in blocked
+        return can_sign_in(user)

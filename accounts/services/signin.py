@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -121,42 +121,63 @@ def _phantom_error(until: datetime) -> SignInError:
     return locked_error(User(locked_until=until))
 
 
+# Where a user returned by the sign-in step came from, for ``django.contrib.auth.login``.
+BACKEND_PATH = "accounts.backends.LockoutAwareBackend"
+_BLOCKED_STATUSES = frozenset({User.Status.SUSPENDED, User.Status.DEACTIVATED})
+
+
+def can_sign_in(user: User) -> bool:
+    """Whether an account with the right password may sign in (lockout aside)."""
+    return user.is_active and user.status not in _BLOCKED_STATUSES
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check ``password`` with exactly one password hash, whoever asks.
+
+    An unknown email hashes the attempt with the default hasher, the one every
+    stored password uses, so "no such account" costs what a wrong password does
+    (an unusable stored password gets the same treatment inside Django).
+    """
+    if user is None:
+        make_password(password)
+        return False
+    return user.check_password(password)
+
+
 def check_password_step(*, request, email: str, password: str, channel: str) -> User:
     """Verify email and password under the lockout rule; raise ``SignInError``.
 
     Unknown emails and wrong passwords get the same answer, so a failure never
-    reveals whether an account exists.
+    reveals whether an account exists; and every path (known or unknown, active,
+    inactive or locked, right or wrong password) hashes the password exactly once
+    before deciding, so neither does the time the answer takes.
     """
     email = (email or "").strip()
     user = User.objects.filter(email__iexact=email).first()
+    matches = password_matches(user, password)
     phantom_until = _phantom_locked_until(email) if user is None else None
-    if phantom_until is not None:
-        authenticate(request, email=email, password=password)  # same cost as a real check
-        record_attempt(request=request, email=email, user=None, channel=channel,
+    if phantom_until is not None or (user is not None and user.is_locked):
+        record_attempt(request=request, email=email, user=user, channel=channel,
                        success=False, reason=Reason.LOCKED)
-        raise _phantom_error(phantom_until)
-    if user is not None and user.is_locked:
-        record_attempt(request=request, email=email, user=user, channel=channel, success=False,
-                       reason=Reason.LOCKED)
-        raise locked_error(user)
-    authenticated = authenticate(request, email=email, password=password)
-    if authenticated is None:
-        if user is not None and user.check_password(password) and not user.is_active:
-            reason = Reason.INACTIVE
+        raise _phantom_error(phantom_until) if user is None else locked_error(user)
+    if matches and can_sign_in(user):
+        user.backend = BACKEND_PATH
+        return user
+    if matches:
+        reason = Reason.INACTIVE
+    else:
+        reason = Reason.BAD_CREDENTIALS
+        if user is not None:
+            register_failure(user)
         else:
-            reason = Reason.BAD_CREDENTIALS
-            if user is not None:
-                register_failure(user)
-            else:
-                phantom_until = _phantom_failure(email)
-        record_attempt(request=request, email=email, user=user, channel=channel, success=False,
-                       reason=reason)
-        if user is not None and user.is_locked:
-            raise locked_error(user)
-        if phantom_until is not None:
-            raise _phantom_error(phantom_until)
-        raise SignInError(code="invalid_credentials", message=GENERIC_FAILURE)
-    return authenticated
+            phantom_until = _phantom_failure(email)
+    record_attempt(request=request, email=email, user=user, channel=channel, success=False,
+                   reason=reason)
+    if user is not None and user.is_locked:
+        raise locked_error(user)
+    if phantom_until is not None:
+        raise _phantom_error(phantom_until)
+    raise SignInError(code="invalid_credentials", message=GENERIC_FAILURE)
 
 
 def check_otp_step(*, request, user: User, code: str, channel: str = Channel.OTP):
