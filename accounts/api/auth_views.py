@@ -56,17 +56,18 @@ class _PublicAuthView(APIView):
 
 
 class RegisterView(_PublicAuthView):
-    @extend_schema(request=s.RegisterSerializer, responses={201: s.ProfileSerializer},
-                   summary="Create an account (a verification email follows)")
+    @extend_schema(
+        request=s.RegisterSerializer, responses={202: s.MessageSerializer},
+        summary="Create an account (a verification email follows)",
+        description="The answer is the same whether or not the address already has an "
+                    "account, so it reveals nothing: a new address gets a confirmation link, "
+                    "an existing one an email telling its owner to sign in or reset the "
+                    "password. Invalid input (e.g. a weak password) is still a 400.")
     def post(self, request):
         data = _validated(s.RegisterSerializer, request)
-        from accounts.models import User
-
-        if User.objects.filter(email__iexact=data["email"]).exists():
-            raise ApiError(400, "invalid", "Invalid input.",
-                           errors={"email": ["A user with this email address already exists."]})
-        user = email_flows.user_register(request=request, **data)
-        return Response(_profile(user), status=status.HTTP_201_CREATED)
+        email_flows.user_register(request=request, **data)
+        return Response({"detail": email_flows.REGISTRATION_ACCEPTED},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class VerifyEmailView(_PublicAuthView):

@@ -11,7 +11,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -37,17 +37,57 @@ class FlowError(Exception):
         self.code, self.message, self.field = code, message, field
 
 
+REGISTRATION_ACCEPTED = "Check your inbox to confirm your address."
+
+
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "",
-                  request=None) -> User:
-    with transaction.atomic():
-        user = User(email=User.objects.normalize_email(email).lower(), first_name=first_name,
-                    last_name=last_name, status=User.Status.PENDING)
-        _check_password(password, user, "password")
-        user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save()
-    email_verification_send(user=user)
-    return user
+                  request=None) -> User | None:
+    """Create a pending account and email a verification link, or tell the owner.
+
+    An address that already has an account gets the very same answer (the caller
+    shows ``REGISTRATION_ACCEPTED`` either way) and the same work (validation and
+    one password hash); its owner is emailed instead, so the form never reveals
+    who has an account.  Returns the new user, or ``None`` when the address was taken.
+    """
+    candidate = User(email=User.objects.normalize_email(email).lower(), first_name=first_name,
+                     last_name=last_name, status=User.Status.PENDING)
+    _check_password(password, candidate, "password")
+    candidate.set_password(password)
+    # Uniqueness is the one check whose message would reveal the account: left to below.
+    candidate.full_clean(exclude=["password"], validate_unique=False,
+                         validate_constraints=False)
+    existing = User.objects.filter(email__iexact=candidate.email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                candidate.save()
+        except IntegrityError:
+            # Registered by a concurrent request a moment ago: an existing account too.
+            existing = User.objects.filter(email__iexact=candidate.email).first()
+            if existing is None:
+                raise
+        else:
+            email_verification_send(user=candidate)
+            return candidate
+    registration_attempt_notice_send(user=existing)
+    return None
+
+
+def registration_attempt_notice_send(*, user: User) -> None:
+    """Tell an account's owner that someone tried to sign up with their address."""
+    lines = [f"Someone (perhaps you) tried to create a Synapscale account with {user.email}, "
+             f"which already has one. No new account was created.", ""]
+    if user.status == User.Status.PENDING:
+        lines += ["Your address is not confirmed yet; confirm it with this link first:", "",
+                  _verification_link(user), ""]
+    lines.append("You can sign in with your password as usual.")
+    if user.is_active:
+        link = _password_reset_link(*_password_reset_pair(user))
+        lines.append(f"Forgot it? Reset it here:\n\n{link}\n\n"
+                     f"The link expires in {settings.PASSWORD_RESET_TIMEOUT // 60} minutes.")
+    lines += ["", "If it was not you, you can ignore this email: your account is unchanged."]
+    send_mail(subject="Someone tried to register with your Synapscale address",
+              message="\n".join(lines), from_email=None, recipient_list=[user.email])
 
 
 def email_verification_token(user: User) -> str:
@@ -55,9 +95,13 @@ def email_verification_token(user: User) -> str:
         {"user": user.pk, "email": user.email})
 
 
+def _verification_link(user: User, token: str | None = None) -> str:
+    return f"{settings.FRONTEND_URL}/verify-email?token={token or email_verification_token(user)}"
+
+
 def email_verification_send(*, user: User) -> None:
     token = email_verification_token(user)
-    link = f"{settings.FRONTEND_URL}/verify-email?token={token}"
+    link = _verification_link(user, token)
     send_mail(
         subject="Confirm your Synapscale email address",
         message=(f"Confirm your email address by opening this link:\n\n{link}\n\n"
@@ -98,17 +142,24 @@ def password_reset_request(*, email: str, request=None) -> None:
                    reason=LoginAttempt.Reason.RESET_REQUESTED)
     if user is None:
         return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    uid, token = _password_reset_pair(user)
     send_mail(
         subject="Reset your Synapscale password",
         message=(f"Someone asked to reset the password of {user.email}. If it was you, open:\n\n"
-                 f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}\n\n"
+                 f"{_password_reset_link(uid, token)}\n\n"
                  f"or send uid={uid} and token={token} to POST /api/v1/auth/reset-password/.\n"
                  f"The link expires in {settings.PASSWORD_RESET_TIMEOUT // 60} minutes. "
                  f"If it was not you, ignore this email."),
         from_email=None, recipient_list=[user.email],
     )
+
+
+def _password_reset_pair(user: User) -> tuple[str, str]:
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+
+def _password_reset_link(uid: str, token: str) -> str:
+    return f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}"
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
