@@ -8,6 +8,7 @@
 
 from django.contrib import admin
 from django.contrib.admin import widgets
+from django.http import Http404
 
 from core import tenancy
 
@@ -35,6 +36,11 @@ class BaseModelAdmin(admin.ModelAdmin):
         if tenancy.is_scoped(self.model):
             queryset = tenancy.visible(queryset, tenancy.principal_for(request))
         return queryset
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index saying the row does not exist; another tenant's row
+        # must be simply absent, as in the API: a 404, the same for unknown ids.
+        raise Http404(f"No {opts.verbose_name} matches the given query.")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) and self._may(request, obj, "change")

@@ -4,7 +4,14 @@
 module must be imported below (a factory is found only once its class exists).
 """
 
-from .accounts import ApiTokenFactory, LoginAttemptFactory, UserFactory
+from .accounts import (
+    ApiTokenFactory,
+    GroupFactory,
+    LoginAttemptFactory,
+    StaticDeviceFactory,
+    TOTPDeviceFactory,
+    UserFactory,
+)
 from .analytics import CONTRACT_EXTRA as _ANALYTICS_EXTRA
 from .analytics import (
     ClientFactory,
@@ -13,6 +20,15 @@ from .analytics import (
     SaleRecordFactory,
 )
 from .core import AuditEntryFactory, factory_for
+from .platform import (
+    ClockedScheduleFactory,
+    CrontabScheduleFactory,
+    GroupResultFactory,
+    IntervalScheduleFactory,
+    PeriodicTaskFactory,
+    SolarScheduleFactory,
+    TaskResultFactory,
+)
 from .reports import ReportDefinitionFactory, ReportDeliveryFactory, ReportRunFactory
 from .workspaces import CONTRACT_EXTRA as _WORKSPACES_EXTRA
 from .workspaces import (
@@ -45,12 +61,18 @@ __all__ = [
     "ApiTokenFactory",
     "AuditEntryFactory",
     "ClientFactory",
+    "ClockedScheduleFactory",
+    "CrontabScheduleFactory",
     "FileFactory",
+    "GroupFactory",
+    "GroupResultFactory",
     "ImportJobFactory",
+    "IntervalScheduleFactory",
     "InventoryRecordFactory",
     "InvitationFactory",
     "LoginAttemptFactory",
     "MembershipFactory",
+    "PeriodicTaskFactory",
     "ProjectCollaboratorFactory",
     "ProjectCommentFactory",
     "ProjectFactory",
@@ -62,7 +84,11 @@ __all__ = [
     "SaleRecordFactory",
     "SecretAccessFactory",
     "SecretFactory",
+    "SolarScheduleFactory",
+    "StaticDeviceFactory",
+    "TOTPDeviceFactory",
     "TagFactory",
+    "TaskResultFactory",
     "UserFactory",
     "WorkspaceFactory",
     "WorkspaceFeatureFactory",

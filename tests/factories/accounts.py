@@ -1,6 +1,9 @@
-"""Factories for accounts: users, sign-in attempts and API tokens."""
+"""Factories for accounts: users, groups, sign-in attempts, API tokens and OTP devices."""
 
 import factory
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
 from accounts.models import ApiToken, LoginAttempt, User
@@ -50,3 +53,32 @@ class ApiTokenFactory(DjangoModelFactory):
         token, raw = model_class.objects.create(**kwargs)
         token.raw_token = raw
         return token
+
+
+class GroupFactory(DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class TOTPDeviceFactory(DjangoModelFactory):
+    """A confirmed authenticator app (the key is django-otp's random default)."""
+
+    class Meta:
+        model = TOTPDevice
+
+    user = factory.SubFactory(UserFactory)
+    name = "Authenticator"
+    confirmed = True
+
+
+class StaticDeviceFactory(DjangoModelFactory):
+    """A confirmed set of backup codes (no tokens attached)."""
+
+    class Meta:
+        model = StaticDevice
+
+    user = factory.SubFactory(UserFactory)
+    name = "Backup codes"
+    confirmed = True
