@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WEB_PORT ?= 8000
 export WEB_PORT
 
-.PHONY: install run test lint check schema datadict bench clean
+.PHONY: install run test lint check audit schema datadict bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ check: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file $(VENV)/openapi.yaml
 	diff -u openapi.yaml $(VENV)/openapi.yaml || \
 		(echo "openapi.yaml is stale: run 'make schema'"; exit 1)
+
+## The live database against the models (run after `migrate`; CI does): exits 1 on any drift.
+audit: install
+	$(BIN)/python manage.py schema_audit
 
 ## Regenerate the committed artefacts after changing models or the API.
 schema: install
