@@ -26,8 +26,9 @@ class AuthAccountThrottle(SimpleRateThrottle):
             return None
         if not isinstance(email, str) or not email.strip():
             return None
-        # Hashed: any text is a safe, fixed-length cache key.
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        # Hashed: any text is a safe, fixed-length cache key. "surrogatepass": JSON may
+        # carry lone surrogates ("\ud800"), which strict UTF-8 refuses to encode.
+        ident = hashlib.sha256(email.strip().lower().encode(errors="surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -9,11 +9,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from analytics import models as m
 from analytics.services import imports
 from core.api.errors import ApiError
+from core.api.parsers import FormParser, JSONParser
 from core.api.viewsets import (
     ScopedGenericViewSet,
     ScopedModelViewSet,

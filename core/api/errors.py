@@ -8,6 +8,7 @@ to messages; it is empty for errors that are not about input.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
@@ -15,7 +16,6 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import set_rollback
 
 _DEFAULT_CODES = {
     400: "invalid",
@@ -69,6 +69,11 @@ def _flatten(detail):
 
 
 def _as_api_exception(exc):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE), hit when DRF reads the body.
+        return ApiError(413, "too_large", "The request body is larger than this API accepts.")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ApiError(400, "too_many_fields", str(exc) or "The request has too many fields.")
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -97,6 +102,10 @@ def _as_api_exception(exc):
 
 
 def exception_handler(exc, context):
+    # Imported here: authentication classes import this module while DRF's views
+    # module is still loading (its settings import them), so a top-level import cycles.
+    from rest_framework.views import set_rollback
+
     exc = _as_api_exception(exc)
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django log it and answer 500

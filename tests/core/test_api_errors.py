@@ -20,8 +20,8 @@ def test_unknown_page_outside_the_api_is_html(client):
 
 def test_bad_cursor_is_a_clear_error(staff_client):
     response = staff_client.get("/api/v1/users/", {"cursor": "garbage"})
-    assert response.status_code == 404
-    assert response.json()["message"] == "Invalid cursor"
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
 
 
 def test_unsupported_media_type(staff_client):

@@ -6,12 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import tenancy
 from core.api.errors import ApiError
+from core.api.parsers import FormParser, JSONParser
 from core.api.viewsets import (
     ScopedGenericViewSet,
     ScopedModelViewSet,
