@@ -17,6 +17,7 @@ from accounts.models import LoginAttempt
 from accounts.queries import users_with_two_factor_state
 from accounts.services import email_flows, otp, signin, tokens
 from core.api.errors import ApiError
+from core.api.permissions import UserCredentialsRequired
 
 from . import auth_serializers as s
 from .throttles import AUTH_THROTTLES
@@ -117,7 +118,7 @@ class LoginView(_PublicAuthView):
 
 
 class _TokenView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [UserCredentialsRequired]
 
 
 class RefreshView(_TokenView):

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from accounts.api.serializers import LoginAttemptSerializer, UserSerializer
 from accounts.models import ApiToken, LoginAttempt
 from accounts.queries import users_with_two_factor_state
 from accounts.services import signin, tokens
+from core.api.permissions import UserCredentialsRequired
 from core.api.viewsets import GenericViewSet, ModelViewSet, ReadOnlyModelViewSet, ResourceMixin
 
 
@@ -53,7 +54,7 @@ class SessionViewSet(ResourceMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     queryset = ApiToken.objects.all()
     serializer_class = SessionSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [UserCredentialsRequired]
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -3,6 +3,7 @@
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 from core import tenancy
+from core.context import request_user
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -35,3 +36,18 @@ class TenantPermission(BasePermission):
         if action is None:
             return True
         return tenancy.can(tenancy.principal_for(request), obj, action)
+
+
+class UserCredentialsRequired(BasePermission):
+    """For views about the signed-in account itself (profile, sessions, password, 2FA).
+
+    An API key acts for a workspace, not for a person, so it gets a clear 403
+    instead of reaching code that needs a user row.
+    """
+
+    message = "This endpoint needs a signed-in user, not an API key."
+    code = "user_credentials_required"
+
+    def has_permission(self, request, view) -> bool:
+        # Anonymous callers get False too, which DRF answers as 401 not_authenticated.
+        return request_user(request) is not None
