@@ -273,6 +273,14 @@ class ApiKeyViewSet(ScopedModelViewSet):
         response.data["key"] = self._raw_key
         return response
 
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = keys.api_key_update(
+                key=serializer.instance, changes=dict(serializer.validated_data),
+                acting_key=tenancy.principal_for(self.request).api_key)
+        except keys.KeyRuleError as exc:
+            raise ApiError(403, exc.code, exc.message, errors={exc.field: [exc.message]}) from exc
+
     @extend_schema(request=None, responses={200: s.ApiKeySerializer}, summary="Revoke the key")
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 
+from django.db import transaction
 from django.utils import timezone
 
 from workspaces.models import ApiKey
@@ -15,7 +16,19 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def api_key_create(*, workspace, name: str, role: str, expires_at=None, by=None):
+#: The model's default, so the API, the admin and callers of this service agree.
+DEFAULT_ROLE = ApiKey._meta.get_field("role").default
+
+
+class KeyRuleError(Exception):
+    """A change an API key may not make; ``code`` is stable for clients."""
+
+    def __init__(self, code: str, field: str, message: str):
+        super().__init__(message)
+        self.code, self.field, self.message = code, field, message
+
+
+def api_key_create(*, workspace, name: str, role: str = DEFAULT_ROLE, expires_at=None, by=None):
     """Returns ``(key, raw)``; ``raw`` (``<prefix>.<secret>``) is never stored.
 
     ``ApiKey.clean`` refuses the owner role (here and on any later update)."""
@@ -34,12 +47,50 @@ def limits_for_minted_key(minting_key: ApiKey, data: dict) -> dict:
 
     from core import tenancy
 
-    if tenancy.RANK[data.get("role", "viewer")] > tenancy.RANK[minting_key.role]:
+    if tenancy.RANK[data.get("role", DEFAULT_ROLE)] > tenancy.RANK[minting_key.role]:
         raise ValidationError({"role": ["A key cannot create a key with a higher role."]})
     expiry = data.get("expires_at")
     if minting_key.expires_at is not None and (expiry is None or expiry > minting_key.expires_at):
         data = {**data, "expires_at": minting_key.expires_at}
     return data
+
+
+def api_key_update(*, key: ApiKey, changes: dict, acting_key: ApiKey | None = None) -> ApiKey:
+    """Applies ``changes`` (name, role, expires_at) to ``key``.
+
+    ``acting_key`` is the API key making the request, if any. A key's powers are
+    bounded by its creator's, and keys made by keys are capped at their creator's
+    expiry; so through a key an expiry may only move earlier (never to "never").
+    That one rule keeps the acting key, and any key it made, within its own life
+    without tracking who made what. A signed-in user with the role may extend.
+    """
+    if acting_key is not None:
+        _check_change_by_key(key, changes, acting_key)
+    for name, value in changes.items():
+        setattr(key, name, value)
+    key.full_clean(exclude=["prefix", "hashed_key"])
+    with transaction.atomic():
+        key.save()
+    return key
+
+
+def _check_change_by_key(key: ApiKey, changes: dict, acting_key: ApiKey) -> None:
+    from core import tenancy
+
+    role = changes.get("role", key.role)
+    if role != key.role and tenancy.RANK[role] > tenancy.RANK[acting_key.role]:
+        raise KeyRuleError("key_role_above_own", "role",
+                           "An API key cannot give a key a higher role than its own.")
+    if "expires_at" not in changes:
+        return
+    new, current = changes["expires_at"], key.expires_at
+    if new == current:
+        return
+    if new is None or (current is not None and new > current):
+        raise KeyRuleError(
+            "key_expiry_extension", "expires_at",
+            "Through an API key, a key's expiry can only move earlier, never later or away. "
+            "A workspace admin signed in as a user can extend it.")
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
