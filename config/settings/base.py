@@ -169,9 +169,14 @@ SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://synapscale")}
 
 # --- Email -------------------------------------------------------------------
+# Under DEBUG each email is written to EMAIL_FILE_PATH as an .eml file and the console
+# gets one line (to, subject, file), not the whole MIME message with its attachments.
 EMAIL_BACKEND = env.str(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    "DJANGO_EMAIL_BACKEND",
+    default="core.mail.FolderEmailBackend" if DEBUG
+    else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_FILE_PATH = Path(env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail")))
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Synapscale <noreply@localhost>")
 
 # --- Security ----------------------------------------------------------------
