@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
@@ -19,15 +19,17 @@ from analytics import models as m
 from analytics.services import imports
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
+from core.downloads import CSV_TYPE, file_download
 
 Status = m.ImportJob.Status
 STATUS_COLOURS = {
-    Status.PENDING: "#6b7280",
-    Status.RUNNING: "#2563eb",
-    Status.SUCCEEDED: "#15803d",
-    Status.FAILED: "#b91c1c",
-    Status.DUPLICATE: "#b45309",
-    Status.REPLACED: "#6b7280",
+    Status.PENDING: GREY,
+    Status.RUNNING: BLUE,
+    Status.SUCCEEDED: GREEN,
+    Status.FAILED: RED,
+    Status.DUPLICATE: AMBER,
+    Status.REPLACED: GREY,
 }
 ROWS_ADMIN = {m.ImportJob.Dataset.INVENTORY: "admin:analytics_inventoryrecord_changelist",
               m.ImportJob.Dataset.SALES: "admin:analytics_salerecord_changelist"}
@@ -161,8 +163,7 @@ class ImportJobAdmin(BaseModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, job):
-        return format_html('<strong style="color: {}">{}</strong>',
-                           STATUS_COLOURS.get(job.status, "inherit"), job.get_status_display())
+        return status_badge(job.status, job.get_status_display(), STATUS_COLOURS)
 
     @admin.display(description="progress", ordering="progress")
     def progress_bar(self, job):
@@ -233,12 +234,9 @@ class ImportJobAdmin(BaseModelAdmin):
         if not job.error_report:
             raise Http404("This import has no error report.")
         try:
-            report = job.error_report.open("rb")
+            return file_download(job.error_report, CSV_TYPE, filename=job.error_report_name)
         except OSError as exc:
             raise Http404("The error report is missing from storage.") from exc
-        return FileResponse(report, as_attachment=True,
-                            filename=job.error_report_name,
-                            content_type="text/csv; charset=utf-8")
 
     # --- the upload form (the "add" page) -----------------------------------------------
 

@@ -22,26 +22,27 @@ from django.utils.html import format_html, format_html_join
 
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
+from core.downloads import XLSX_TYPE, ZIP_TYPE, file_download
 
 from . import kinds
 from . import models as m
-from .downloads import XLSX_TYPE, ZIP_TYPE, file_response, page_response
+from .downloads import page_response
 from .parameters import parameters_resolve
 from .rendering.html import parameter_items, render_html
 from .services import definitions, deliveries, runs
 
 RunStatus, DeliveryStatus = m.ReportRun.Status, m.ReportDelivery.Status
 COLOURS = {
-    RunStatus.PENDING: "#6b7280", RunStatus.RUNNING: "#2563eb",
-    RunStatus.SUCCEEDED: "#15803d", RunStatus.SKIPPED: "#b45309", RunStatus.FAILED: "#b91c1c",
-    DeliveryStatus.SENDING: "#2563eb", DeliveryStatus.SENT: "#15803d",
+    RunStatus.PENDING: GREY, RunStatus.RUNNING: BLUE,
+    RunStatus.SUCCEEDED: GREEN, RunStatus.SKIPPED: AMBER, RunStatus.FAILED: RED,
+    DeliveryStatus.SENDING: BLUE, DeliveryStatus.SENT: GREEN,
 }
 RECENT_RUNS = 10
 
 
 def badge(obj):
-    return format_html('<strong style="color: {}">{}</strong>',
-                       COLOURS.get(obj.status, "inherit"), obj.get_status_display())
+    return status_badge(obj.status, obj.get_status_display(), COLOURS)
 
 
 def _may_change(request, definition) -> bool:
@@ -352,7 +353,7 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
         if not field:
             raise Http404("This run has no such file.")
         try:
-            return file_response(field, content_type)
+            return file_download(field, content_type)
         except OSError as exc:
             raise Http404("The file is missing from storage.") from exc
 

@@ -1,21 +1,14 @@
-"""Responses for a run's page and files, shared by the API and the admin."""
+"""The run's page as a response, shared by the API and the admin (files: core.downloads)."""
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ZIP_TYPE = "application/zip"
+from core.downloads import XLSX_TYPE, ZIP_TYPE, page_download
+
+__all__ = ["PAGE_POLICY", "XLSX_TYPE", "ZIP_TYPE", "page_response"]
+
 #: The stored page may be opened on its own: no scripts, no requests out, inline CSS only.
 PAGE_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def page_response(html: str, filename: str) -> HttpResponse:
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = PAGE_POLICY
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
-def file_response(field, content_type: str) -> FileResponse:
-    """The stored file as a download; ``OSError`` when storage has lost it."""
-    return FileResponse(field.open("rb"), as_attachment=True, content_type=content_type,
-                        filename=field.name.rsplit("/", 1)[-1])
+    return page_download(html, filename, policy=PAGE_POLICY)

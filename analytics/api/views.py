@@ -4,7 +4,6 @@ Imports are uploaded here (one file per request) and run by the Celery worker;
 clients poll the job for its status and progress, then fetch the error report.
 """
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
@@ -21,6 +20,7 @@ from core.api.viewsets import (
     ScopedReadOnlyModelViewSet,
 )
 from core.context import request_user
+from core.downloads import CSV_TYPE, file_download
 
 from . import serializers as s
 
@@ -94,11 +94,8 @@ class ImportJobViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retri
                            f"Import #{job.pk} has no error report "
                            f"({job.get_status_display().lower()}).")
         try:
-            report = job.error_report.open("rb")
+            return file_download(job.error_report, CSV_TYPE, filename=job.error_report_name)
         except OSError as exc:
             raise ApiError(404, "no_error_report",
                            f"The error report of import #{job.pk} is missing from "
                            "storage.") from exc
-        return FileResponse(report, as_attachment=True,
-                            filename=job.error_report_name,
-                            content_type="text/csv; charset=utf-8")

@@ -16,8 +16,9 @@ from core import tenancy
 from core.api.errors import ApiError
 from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyModelViewSet
 from core.context import request_user
+from core.downloads import XLSX_TYPE, ZIP_TYPE, file_download
 from reports import models as m
-from reports.downloads import XLSX_TYPE, ZIP_TYPE, file_response, page_response
+from reports.downloads import page_response
 from reports.services import definitions, runs
 
 from . import serializers as s
@@ -99,7 +100,7 @@ class ReportRunViewSet(ScopedReadOnlyModelViewSet):
         if not field:
             raise self._missing(run, what)
         try:
-            return file_response(field, content_type)
+            return file_download(field, content_type)
         except OSError as exc:
             raise ApiError(404, "no_artefact",
                            f"The {what} of run #{run.pk} is missing from storage.") from exc
