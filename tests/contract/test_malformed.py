@@ -1,0 +1,217 @@
+"""Malformed requests on every operation of the schema, under every kind of credential.
+
+The schemathesis fuzz (``test_fuzz.py``) explores valid-looking input as one
+superuser. These tests send the classes of input that once answered 500 to
+every operation read from the OpenAPI schema, so a new endpoint is covered the
+day it is routed:
+
+* every GET under every credential kind (plain, and with a forged cursor on lists);
+* a forged cursor under every ordering field of every list;
+* every write with JSON nested 100,000 deep and with lone surrogates in every
+  string field, as a superuser (so the body is reached) and as one other kind,
+  taken round-robin so that all kinds meet writes without squaring the cost;
+* every write that is not plain model CRUD (sign-in, profile, actions) under
+  every credential kind.
+"""
+
+import base64
+import itertools
+import json
+
+import pytest
+from django.urls import resolve
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from core import tenancy
+from tests.factories import (
+    ApiKeyFactory,
+    ApiTokenFactory,
+    MembershipFactory,
+    UserFactory,
+    WorkspaceFactory,
+    factory_for,
+)
+from workspaces.models import Workspace
+
+from .resources import RESOURCES, list_url
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
+OPERATIONS = [(method.upper(), path, op) for path, ops in SCHEMA["paths"].items()
+              for method, op in ops.items()]
+READS = [o for o in OPERATIONS if o[0] == "GET"]
+WRITES = [o for o in OPERATIONS if o[0] in ("POST", "PUT", "PATCH", "DELETE")]
+
+KINDS = ("anonymous", "superuser_session", "superuser_token", "owner_token", "owner_session",
+         "admin_session", "member_session", "viewer_session", "admin_key", "member_key",
+         "viewer_key")
+FORGED_CURSORS = (
+    "cD0yMDI0LTAxLTAx",  # p=2024-01-01: a date where the ordering is an integer
+    base64.b64encode(b"p=not-a-value&r=1").decode(),
+    base64.b64encode(b"p=%00").decode(),
+    base64.b64encode(b"o=99999999999999999999").decode(),
+    "%%%not base64",
+)
+DEEP = "[" * 100_000
+SURROGATE = "\ud800"
+
+
+def op_id(operation) -> str:
+    return f"{operation[0]} {operation[1]}"
+
+
+def is_list(operation) -> bool:
+    return any(p["name"] == "cursor" for p in operation[2].get("parameters", []))
+
+
+def json_body_schema(operation) -> dict | None:
+    content = operation[2].get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    return _resolve(schema) if schema else None
+
+
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = SCHEMA["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def surrogate_body(schema: dict | None) -> str:
+    """Every string (and choice) property holding a lone surrogate, as JSON text.
+
+    ``json.dumps`` writes it as the escape ``\\ud800``: exactly what a client sends.
+    """
+    properties = (schema or {}).get("properties", {})
+    body = {name: f"{SURROGATE}x" for name, prop in properties.items()
+            if not prop.get("readOnly") and (_resolve(prop).get("type") == "string"
+                                             or "enum" in _resolve(prop)
+                                             or "allOf" in prop or "oneOf" in prop)}
+    return json.dumps(body or {"name": SURROGATE})
+
+
+class World:
+    """One workspace with a member of each role, keys of each role and a superuser."""
+
+    def __init__(self):
+        self.workspace = WorkspaceFactory()
+        self.superuser = UserFactory(is_staff=True, is_superuser=True)
+        self.members = {}
+        for role in ("owner", "admin", "member", "viewer"):
+            self.members[role] = UserFactory()
+            MembershipFactory(workspace=self.workspace, user=self.members[role], role=role)
+        self.keys = {role: ApiKeyFactory(workspace=self.workspace, role=role).raw
+                     for role in ("admin", "member", "viewer")}
+
+    def client(self, kind: str) -> APIClient:
+        """A new client per request: a fuzzed logout must not sign out the next one."""
+        client = APIClient()
+        who, _, how = kind.partition("_")
+        if how == "session":
+            client.force_login(self.superuser if who == "superuser" else self.members[who])
+        elif how == "token":
+            user = self.superuser if who == "superuser" else self.members[who]
+            client.credentials(HTTP_AUTHORIZATION=f"Token {ApiTokenFactory(user=user).raw_token}")
+        elif how == "key":
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {self.keys[who]}")
+        return client
+
+    def url(self, path: str) -> str:
+        """``path`` with ``{id}`` replaced by a row of the resource, in this workspace."""
+        if "{id}" not in path:
+            return path
+        model = resolve(path.replace("{id}", "1")).func.cls.queryset.model
+        if model is Workspace:
+            obj = self.workspace
+        elif tenancy.is_scoped(model):
+            obj = factory_for(model)(workspace=self.workspace)
+        else:
+            obj = factory_for(model)()
+        return path.replace("{id}", str(obj.pk))
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+def no_server_error(response, what: str) -> None:
+    assert response.status_code < 500, f"{what}: {response.status_code} {response.content[:300]!r}"
+
+
+@pytest.mark.parametrize("operation", READS, ids=op_id)
+def test_every_read_under_every_credential_kind(world, operation):
+    url = world.url(operation[1])
+    cursors = itertools.cycle(FORGED_CURSORS)
+    for kind in KINDS:
+        no_server_error(world.client(kind).get(url), f"{kind} GET {url}")
+        if is_list(operation):
+            cursor = next(cursors)
+            answer = world.client(kind).get(url, {"cursor": cursor})
+            no_server_error(answer, f"{kind} GET {url}?cursor={cursor}")
+            if answer.status_code == 400:
+                assert answer.json()["code"] == "invalid_cursor"
+
+
+LISTS = [r for r in RESOURCES if "list" in r.operations]
+
+
+@pytest.mark.parametrize("resource", LISTS, ids=lambda r: r.basename)
+def test_forged_cursor_under_every_ordering(world, resource):
+    client = world.client("superuser_session")
+    # The position is checked against the first ordering field whichever the direction.
+    cursor = base64.b64encode(b"p=not-a-value").decode()
+    for index, field in enumerate(resource.viewset.ordering_fields):
+        ordering = f"-{field}" if index % 2 else field
+        answer = client.get(list_url(resource), {"ordering": ordering, "cursor": cursor})
+        no_server_error(answer, f"{resource.basename} ordering={ordering}")
+        assert answer.status_code in (200, 400)  # 200: text fields take any position
+        if answer.status_code == 400:
+            assert answer.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(("index", "operation"), list(enumerate(WRITES)),
+                         ids=[op_id(o) for o in WRITES])
+def test_every_write_refuses_deep_and_surrogate_bodies(world, index, operation):
+    method, path, _ = operation
+    schema = json_body_schema(operation)
+    other_kind = KINDS[index % len(KINDS)]
+    for kind in dict.fromkeys(("superuser_session", other_kind)):
+        for name, body in (("deep", DEEP), ("surrogate", surrogate_body(schema))):
+            url = world.url(path)
+            send = getattr(world.client(kind), method.lower())
+            answer = send(url, body, content_type="application/json")
+            no_server_error(answer, f"{kind} {method} {url} with a {name} body")
+            if kind == "superuser_session" and schema is not None:
+                # Whoever the body reaches, it is refused as a whole, with a stable code.
+                assert answer.status_code == 400, (name, answer.content[:300])
+                assert answer.json()["code"] == ("too_deep" if name == "deep" else "invalid_text")
+
+
+def is_crud(operation) -> bool:
+    """A create/update/delete of a model viewset (the isolation suite's ground)."""
+    method, path, _ = operation
+    actions = getattr(resolve(path.replace("{id}", "1")).func, "actions", None) or {}
+    return actions.get(method.lower()) in ("create", "update", "partial_update", "destroy")
+
+
+# Views of their own (sign-in, profile, invitations, actions) are where code
+# assumes who the caller is: each meets every credential kind with a plain body.
+OWN_WRITES = [o for o in WRITES if not is_crud(o)]
+
+
+@pytest.mark.parametrize("operation", OWN_WRITES, ids=op_id)
+def test_every_own_write_under_every_credential_kind(world, operation):
+    method, path, _ = operation
+    for kind in KINDS:
+        url = world.url(path)
+        answer = getattr(world.client(kind), method.lower())(url, {}, format="json")
+        no_server_error(answer, f"{kind} {method} {url}")
+
+
+def test_the_operation_lists_come_from_the_schema():
+    # Guards the parametrisation itself: an empty list would pass vacuously.
+    assert len(READS) > 40 and len(WRITES) > 60 and len(OWN_WRITES) > 15
+    assert sum(is_list(o) for o in READS) >= 20
+    assert ("POST", "/api/v1/auth/login/") in [(m, p) for m, p, _ in WRITES]
