@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from core import locks
+from core.heartbeat import Heartbeat, touch_unlocked
 
 from ..models import ImportJob
 from . import load
@@ -205,11 +206,13 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
             job = claim(job_id)
             if job is not None:
                 runs.append(JobRun(job, on_progress))
-        staged = [run for run in runs if run.stage()]
-        if staged:
-            for run in staged:
-                run.progress(STAGE_SHARE)
-            _load(staged)
+        with Heartbeat(lambda: _beat(runs), settings.BI_IMPORT_HEARTBEAT_SECONDS,
+                       name=f"import-heartbeat-{job_ids}"):
+            staged = [run for run in runs if run.stage()]
+            if staged:
+                for run in staged:
+                    run.progress(STAGE_SHARE)
+                _load(staged)
         return [run.job for run in runs]
     except TRANSIENT_ERRORS:
         raise  # transient: the task retries, and a retry starts clean
@@ -224,6 +227,13 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
             if run.staging is not None:
                 run.staging.close()
             release(run.job.pk)
+
+
+def _beat(runs: list[JobRun]) -> None:
+    """The jobs' sign of life for the reaper (``import_jobs_reap``), from the heartbeat thread."""
+    touch_unlocked(ImportJob.objects.filter(pk__in=[run.job.pk for run in runs],
+                                            status=ImportJob.Status.RUNNING),
+                   heartbeat_at=timezone.now())
 
 
 def _fail_unfinished(runs: list[JobRun]) -> None:

@@ -156,39 +156,49 @@ def import_jobs_reap() -> dict[str, int]:
     """Resolve running jobs whose worker went quiet: queue them again, or fail them;
     send pending jobs that waited too long again.
 
-    On PostgreSQL a live worker holds the job's advisory lock, so a slow job is
-    never taken for a dead one.
+    A live worker writes the job's heartbeat every ``BI_IMPORT_HEARTBEAT_SECONDS``
+    (``analytics.pipeline.run``); after ``BI_IMPORT_STALE_SECONDS`` without one the
+    worker is taken for dead, unless (PostgreSQL) it still holds the job's advisory
+    lock, so a slow job is never taken for a dead one.  Run every ``REAPER_INTERVAL``
+    by beat: a dead worker's job is requeued within stale + interval seconds.
     """
     from ..pipeline.run import is_owned_elsewhere
 
-    cutoff = timezone.now() - timedelta(minutes=settings.BI_IMPORT_STALE_MINUTES)
+    now = timezone.now()
     outcome = {"requeued": 0, "failed": 0}
     # Pending this long: its message may never have reached the broker (it was down
     # at upload).  Sending it again is harmless: a job runs once (see ``claim``).
+    waiting_cutoff = now - timedelta(minutes=settings.BI_IMPORT_REQUEUE_MINUTES)
     waiting = list(ImportJob.objects.filter(status=ImportJob.Status.PENDING,
-                                            updated_at__lt=cutoff).values_list("pk", flat=True))
+                                            updated_at__lt=waiting_cutoff)
+                   .values_list("pk", flat=True))
     for pk in waiting:
         if is_owned_elsewhere(pk):
             continue
-        ImportJob.objects.filter(pk=pk, status=ImportJob.Status.PENDING).update(
-            updated_at=timezone.now())
-        transaction.on_commit(lambda pk=pk: import_jobs_enqueue([pk]), robust=True)
-        outcome["requeued"] += 1
-    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+        if ImportJob.objects.filter(pk=pk, status=ImportJob.Status.PENDING).update(
+                updated_at=timezone.now()):
+            transaction.on_commit(lambda pk=pk: import_jobs_enqueue([pk]), robust=True)
+            outcome["requeued"] += 1
+    stale_cutoff = now - timedelta(seconds=settings.BI_IMPORT_STALE_SECONDS)
+    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING,
+                                     heartbeat_at__lt=stale_cutoff)
     for job in stale:
         if is_owned_elsewhere(job.pk):
             continue
+        # Conditional on the heartbeat still being stale: a job that finished, or
+        # beat, since it was read is left alone.
+        still_stale = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING,
+                                               heartbeat_at__lt=stale_cutoff)
         if job.attempts >= settings.BI_IMPORT_MAX_ATTEMPTS:
-            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-                status=ImportJob.Status.FAILED, finished_at=timezone.now(),
-                updated_at=timezone.now(),
-                message=f"The worker stopped during attempt {job.attempts} of "
-                        f"{settings.BI_IMPORT_MAX_ATTEMPTS}; nothing was loaded.")
-            outcome["failed"] += 1
-        else:
-            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            if still_stale.update(
+                    status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                    updated_at=timezone.now(),
+                    message=f"The worker stopped during attempt {job.attempts} of "
+                            f"{settings.BI_IMPORT_MAX_ATTEMPTS}; nothing was loaded."):
+                outcome["failed"] += 1
+        elif still_stale.update(
                 status=ImportJob.Status.PENDING, updated_at=timezone.now(),
-                message=f"The worker stopped during attempt {job.attempts}; queued again.")
+                message=f"The worker stopped during attempt {job.attempts}; queued again."):
             transaction.on_commit(lambda pk=job.pk: import_jobs_enqueue([pk]), robust=True)
             outcome["requeued"] += 1
     return outcome

@@ -283,6 +283,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker is just folders; they must exist before any process uses them.
     for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message to another worker after visibility_timeout.
+    # With acks_late a message stays unacknowledged while its task runs, and a retry's
+    # countdown is spent holding it too, so the timeout must exceed both the hard time
+    # limit (CELERY_TASK_TIME_LIMIT, 30 min) and the longest retry countdown
+    # (REPORT_DELIVERY_BACKOFF_MAX, 1 h), or a running task is started a second time.
+    # It is not how a dead worker's job comes back: the reapers below requeue it from
+    # the database within two minutes, and the late redelivery then finds it done.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -296,6 +307,7 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+REAPER_INTERVAL = env.int("REAPER_INTERVAL", default=60)  # seconds
 CELERY_BEAT_SCHEDULE = {
     "prune-audit-entries": {
         "task": "core.tasks.prune_audit_entries",
@@ -309,13 +321,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.prune_expired_tokens",
         "schedule": 60 * 60,
     },
+    # Every minute: a dead worker's import or report run is requeued at most
+    # *_STALE_SECONDS + REAPER_INTERVAL after its last heartbeat (45 + 60 s < 2 min).
     "reap-import-jobs": {
         "task": "analytics.tasks.reap_import_jobs",
-        "schedule": 5 * 60,
+        "schedule": REAPER_INTERVAL,
     },
     "reap-reports": {
         "task": "reports.tasks.reap_reports",
-        "schedule": 10 * 60,
+        "schedule": REAPER_INTERVAL,
     },
 }
 
@@ -359,8 +373,13 @@ if not DEBUG:
 BI_SOURCE_TIME_ZONE = env.str("BI_SOURCE_TIME_ZONE", default="America/Sao_Paulo")
 # A job whose worker stops is retried this many times in all, then marked failed.
 BI_IMPORT_MAX_ATTEMPTS = env.int("BI_IMPORT_MAX_ATTEMPTS", default=3)
-# A running job with no heartbeat for this long is checked by the reaper.
-BI_IMPORT_STALE_MINUTES = env.int("BI_IMPORT_STALE_MINUTES", default=10)
+# A running job's worker writes heartbeat_at this often, from a thread of its own, so
+# a long COPY or load transaction does not silence it.  With no heartbeat for
+# BI_IMPORT_STALE_SECONDS (3 missed) and no live worker holding it, the reaper requeues it.
+BI_IMPORT_HEARTBEAT_SECONDS = env.int("BI_IMPORT_HEARTBEAT_SECONDS", default=15)
+BI_IMPORT_STALE_SECONDS = env.int("BI_IMPORT_STALE_SECONDS", default=45)
+# A job still pending this long (its message was lost: broker down at upload) is sent again.
+BI_IMPORT_REQUEUE_MINUTES = env.int("BI_IMPORT_REQUEUE_MINUTES", default=10)
 BI_IMPORT_MAX_BYTES = env.int("BI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024 * 1024)
 
 # --- Reports ---------------------------------------------------------------------------------
@@ -368,9 +387,12 @@ BI_IMPORT_MAX_BYTES = env.int("BI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024 * 1
 REPORT_FROM_EMAIL = env.str("REPORT_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # A run whose builds keep dying is failed (and its owner told) after this many attempts.
 REPORT_MAX_ATTEMPTS = env.int("REPORT_MAX_ATTEMPTS", default=3)
-# SQLite cannot tell a dead builder from a live one: a run "running" this long is taken over
-# (longer than CELERY_TASK_TIME_LIMIT).  PostgreSQL knows at once, through an advisory lock.
-REPORT_STALE_MINUTES = env.int("REPORT_STALE_MINUTES", default=35)
+# A building run's worker touches its updated_at this often (a heartbeat thread).  A run
+# "running" with no heartbeat for REPORT_STALE_SECONDS whose builder holds no lock
+# (PostgreSQL knows at once, through an advisory lock; SQLite goes by the heartbeat
+# alone) is queued again by the reaper, or taken over by a redelivered task.
+REPORT_HEARTBEAT_SECONDS = env.int("REPORT_HEARTBEAT_SECONDS", default=15)
+REPORT_STALE_SECONDS = env.int("REPORT_STALE_SECONDS", default=45)
 # Runs and deliveries still pending after this long are queued again (reports.tasks.reap_reports).
 REPORT_REQUEUE_MINUTES = env.int("REPORT_REQUEUE_MINUTES", default=10)
 # Failed emails are retried with exponential backoff (seconds, doubling up to the max).

@@ -8,8 +8,12 @@ Exactly once, in three steps:
 * **One builder per run.** ``run_claim`` moves the run to ``running`` with a
   conditional update.  On PostgreSQL the builder also holds a session advisory
   lock, so a redelivered task can tell a dead builder (lock free: take over)
-  from a live one (lock held: leave it); SQLite cannot tell, and takes over only
-  after ``REPORT_STALE_MINUTES``.  A finished run is never built again.
+  from a live one (lock held: leave it); SQLite cannot tell, and goes by the
+  heartbeat: the builder touches the run's ``updated_at`` every
+  ``REPORT_HEARTBEAT_SECONDS``, and a run silent for ``REPORT_STALE_SECONDS`` is
+  taken over.  The reaper requeues such a run within a minute or two (the
+  broker would redeliver its message only after its visibility timeout).  A
+  finished run is never built again.
 * **One delivery per recipient.** Deliveries are created with the run's final
   status, in the same transaction, unique per (run, recipient, channel).
 """
@@ -33,6 +37,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core import locks
+from core.heartbeat import Heartbeat, touch_unlocked
 
 from .. import kinds
 from ..data import ReportParameters
@@ -119,7 +124,9 @@ def run_execute(run_id: int) -> ReportRun | None:
     if run is None:
         return ReportRun.objects.filter(pk=run_id).first()
     try:
-        run_generate(run)
+        with Heartbeat(lambda: _beat(run_id), settings.REPORT_HEARTBEAT_SECONDS,
+                       name=f"report-run-heartbeat-{run_id}"):
+            run_generate(run)
     except (OperationalError, InterfaceError):
         # The database is failing: let the task retry, leaving the run claimable.
         ReportRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
@@ -136,8 +143,7 @@ def run_claim(run_id: int) -> ReportRun | None:
     if connection.vendor == "postgresql":
         takeover = Q(status=Status.RUNNING)  # the lock is free: its builder is gone
     else:
-        stale = timezone.now() - timedelta(minutes=settings.REPORT_STALE_MINUTES)
-        takeover = Q(status=Status.RUNNING, started_at__lt=stale)
+        takeover = Q(status=Status.RUNNING, updated_at__lt=_stale_cutoff())
     now = timezone.now()
     claimable = ReportRun.objects.filter(Q(status=Status.PENDING) | takeover, pk=run_id)
     out_of_attempts = claimable.filter(attempts__gte=settings.REPORT_MAX_ATTEMPTS)
@@ -158,6 +164,16 @@ def run_claim(run_id: int) -> ReportRun | None:
 
 def run_release(run_id: int) -> None:
     locks.job_lock_release(LOCK_KEY, run_id)
+
+
+def _beat(run_id: int) -> None:
+    """A building run's sign of life: its ``updated_at``, from the heartbeat thread."""
+    touch_unlocked(ReportRun.objects.filter(pk=run_id, status=Status.RUNNING),
+                   updated_at=timezone.now())
+
+
+def _stale_cutoff() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.REPORT_STALE_SECONDS)
 
 
 def run_generate(run: ReportRun) -> None:
@@ -266,12 +282,32 @@ def unzip(field) -> list[tuple[str, bytes]]:
 
 
 def reports_reap() -> dict:
-    """Queue again what a lost message left behind (the claims make repeats harmless)."""
+    """Queue again what a lost message or a dead worker left behind.
+
+    Runs still pending after ``REPORT_REQUEUE_MINUTES`` (their message was lost),
+    and runs "running" whose builder stopped: no heartbeat for
+    ``REPORT_STALE_SECONDS`` and (PostgreSQL) no builder holding the run's lock.
+    Run every ``REAPER_INTERVAL`` by beat, so a dead worker's run is queued again
+    within stale + interval seconds.  The claims make repeats harmless.
+    """
     cutoff = timezone.now() - timedelta(minutes=settings.REPORT_REQUEUE_MINUTES)
     runs = list(ReportRun.objects.filter(status=Status.PENDING, updated_at__lt=cutoff)
                 .values_list("pk", "definition_id"))
     from ..tasks import generate_report, send_delivery
 
+    stale_cutoff = _stale_cutoff()
+    for run_id, definition_id, attempts in (
+            ReportRun.objects.filter(status=Status.RUNNING, updated_at__lt=stale_cutoff)
+            .values_list("pk", "definition_id", "attempts")):
+        if locks.job_lock_held_elsewhere(LOCK_KEY, run_id):
+            continue  # a live builder without a recent heartbeat: slow, not dead
+        # Back to pending, so the next claim counts the attempt (and gives up after
+        # REPORT_MAX_ATTEMPTS); conditional, in case it finished or beat meanwhile.
+        if ReportRun.objects.filter(pk=run_id, status=Status.RUNNING,
+                                    updated_at__lt=stale_cutoff).update(
+                status=Status.PENDING, updated_at=timezone.now(),
+                error=f"The worker stopped during attempt {attempts}; queued again."):
+            runs.append((run_id, definition_id))
     for run_id, definition_id in runs:
         generate_report.delay(definition_id=definition_id, run_id=run_id)
     deliveries = list(ReportDelivery.objects.filter(status=ReportDelivery.Status.PENDING,

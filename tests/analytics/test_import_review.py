@@ -481,7 +481,7 @@ def test_a_broker_outage_at_upload_is_not_a_500_and_the_job_is_sent_again(
     # The reaper sends a job that has waited too long as pending again.
     monkeypatch.setattr(tasks.run_import, "delay", lambda job_ids: sent.append(job_ids))
     ImportJob.objects.filter(pk=job.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=settings.BI_IMPORT_STALE_MINUTES + 1))
+        updated_at=timezone.now() - timedelta(minutes=settings.BI_IMPORT_REQUEUE_MINUTES + 1))
     with django_capture_on_commit_callbacks(execute=True):
         import_jobs_reap()
     assert sent == [[job.pk]]

@@ -194,11 +194,11 @@ def test_a_run_being_built_elsewhere_is_left_alone(definition, settings):
     run, _ = runs.run_create(definition, trigger=ReportRun.Trigger.SCHEDULE, slot=SLOT)
     ReportRun.objects.filter(pk=run.pk).update(status=S.RUNNING, started_at=timezone.now(),
                                                attempts=1)
-    if runs.connection.vendor != "postgresql":  # SQLite: judged by age
+    if runs.connection.vendor != "postgresql":  # SQLite: judged by its heartbeat
         assert runs.run_claim(run.pk) is None
         ReportRun.objects.filter(pk=run.pk).update(
-            started_at=timezone.now() - timedelta(minutes=settings.REPORT_STALE_MINUTES + 1))
-    # Its builder is gone (PostgreSQL: its advisory lock is free; SQLite: it is stale).
+            updated_at=timezone.now() - timedelta(seconds=settings.REPORT_STALE_SECONDS + 1))
+    # Its builder is gone (PostgreSQL: its advisory lock is free; SQLite: no heartbeat).
     claimed = runs.run_claim(run.pk)
     assert claimed is not None and claimed.attempts == 2
     runs.run_release(run.pk)
