@@ -7,7 +7,6 @@ starts imports through the same service as the API and ``import_csv``.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -212,16 +211,8 @@ class ImportJobAdmin(BaseModelAdmin):
 
     # --- JSON progress and the error report ---------------------------------------------
 
-    def _job(self, request, object_id) -> m.ImportJob:
-        job = self.get_object(request, unquote(object_id))  # tenancy-scoped queryset
-        if job is None:
-            raise Http404("No such import job.")
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        return job
-
     def progress_view(self, request, object_id):
-        job = self._job(request, object_id)
+        job = self.get_object_or_404(request, object_id)
         return JsonResponse({
             "id": job.pk, "status": job.status, "status_display": job.get_status_display(),
             "finished": job.is_finished, "progress": job.progress, "message": job.message,
@@ -230,7 +221,7 @@ class ImportJobAdmin(BaseModelAdmin):
         })
 
     def error_report_view(self, request, object_id):
-        job = self._job(request, object_id)
+        job = self.get_object_or_404(request, object_id)
         if not job.error_report:
             raise Http404("This import has no error report.")
         try:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
@@ -188,9 +187,7 @@ class ReportDefinitionAdmin(BaseModelAdmin):
 
     def preview_view(self, request, object_id):
         """The report as it would be built now: not stored, not sent."""
-        definition = self.get_object(request, unquote(object_id))
-        if definition is None or not self.has_view_permission(request, definition):
-            raise Http404("No such report definition.")
+        definition = self.get_object_or_404(request, object_id)
         try:
             params = parameters_resolve(definition.parameters, timezone.localdate())
             page = render_html(kinds.build(definition.kind, definition.workspace_id, params),
@@ -325,13 +322,8 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
 
     def _run(self, request, object_id, *, full: bool = False) -> m.ReportRun:
         queryset = self.get_queryset(request)
-        if full:
-            queryset = queryset.defer(None)
-        run = queryset.filter(pk=unquote(object_id)).first() \
-            if str(unquote(object_id)).isdigit() else None
-        if run is None or not self.has_view_permission(request, run):
-            raise Http404("No such report run.")
-        return run
+        return self.get_object_or_404(request, object_id,
+                                      queryset.defer(None) if full else queryset)
 
     def report_view(self, request, object_id):
         run = self._run(request, object_id, full=True)

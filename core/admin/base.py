@@ -8,6 +8,8 @@
 
 from django.contrib import admin
 from django.contrib.admin import widgets
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from core import tenancy
@@ -41,6 +43,22 @@ class BaseModelAdmin(admin.ModelAdmin):
         # Django redirects to the index saying the row does not exist; another tenant's row
         # must be simply absent, as in the API: a 404, the same for unknown ids.
         raise Http404(f"No {opts.verbose_name} matches the given query.")
+
+    def get_object_or_404(self, request, object_id: str, queryset=None):
+        """The row behind one of the admin's own object pages (a report, a download, a poll).
+
+        Answers as the change page does: a row out of the caller's reach or an unknown
+        or malformed id is a 404, a row the caller may not view a 403.
+        """
+        queryset = self.get_queryset(request) if queryset is None else queryset
+        model = queryset.model
+        try:
+            obj = queryset.get(pk=model._meta.pk.to_python(unquote(object_id)))
+        except (model.DoesNotExist, ValidationError, ValueError):
+            raise Http404(f"No {model._meta.verbose_name} matches the given query.") from None
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj
 
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) and self._may(request, obj, "change")

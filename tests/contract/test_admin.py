@@ -129,3 +129,38 @@ def test_staff_of_another_workspace_get_404_on_the_object_pages(model, client):
         assert client.get(page(model, name, 2_000_000_000)).status_code == expected, name
     assert page(model, "change", foreign.pk) not in \
         client.get(page(model, "changelist")).content.decode()
+
+
+def own_object_pages(model) -> list[str]:
+    """URL names of the admin's own object pages: reports, downloads, polls, forms."""
+    standard = {f"{model._meta.app_label}_{model._meta.model_name}_{name}"
+                for name in ("change", "delete", "history")}
+    return [pattern.name for pattern in model_admin(model).get_urls()
+            if "<path:object_id>" in str(pattern.pattern) and pattern.name
+            and pattern.name not in standard]
+
+
+OWN_PAGES = [(model, name) for model in MODELS for name in own_object_pages(model)]
+
+
+@pytest.mark.parametrize(("model", "name"), OWN_PAGES,
+                         ids=[name for _, name in OWN_PAGES])
+def test_an_admins_own_object_pages_answer_like_its_change_page(model, name, client):
+    obj = make(model)
+
+    def both(object_id):
+        return (client.get(page(model, "change", object_id)).status_code,
+                client.get(reverse(f"admin:{name}", args=[object_id])).status_code)
+
+    # Staff of the row's workspace without the model's permissions: refused, 403.
+    user = UserFactory(is_staff=True)
+    if tenancy.is_scoped(model):
+        MembershipFactory(workspace_id=workspace_of(obj), user=user, role=tenancy.OWNER)
+    client.force_login(user)
+    assert both(obj.pk) == (403, 403)
+    # Another tenant's row, an unknown id or a malformed one: absent, 404.
+    if tenancy.is_scoped(model):
+        staff_of(make(WORKSPACE), model, client)
+        assert both(obj.pk) == (404, 404)
+    for object_id in (2_000_000_000, "not-an-id"):
+        assert both(object_id)[1] == 404, object_id
