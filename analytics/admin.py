@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from analytics import models as m
@@ -120,6 +120,8 @@ class ImportJobAdmin(BaseModelAdmin):
     list_display = ("id", "original_name", "dataset", "status_badge", "progress_bar",
                     "rows_imported", "rows_rejected", "workspace", "created_by", "created_at")
     list_display_links = ("id", "original_name")
+    object_pages = {"progress": ("progress/", "progress_view"),
+                    "errors": ("errors/", "error_report_view")}
     list_filter = ("dataset", "status")
     search_fields = ("original_name", "=checksum")
     add_form_template = "admin/analytics/importjob/upload_form.html"
@@ -146,17 +148,6 @@ class ImportJobAdmin(BaseModelAdmin):
             return False
         ids = tenancy.workspace_ids(tenancy.principal_for(request), self.model, "add")
         return ids is None or bool(ids if isinstance(ids, list) else ids.exists())
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        wrap = self.admin_site.admin_view
-        return [
-            path("<path:object_id>/progress/", wrap(self.progress_view),
-                 name="{}_{}_progress".format(*info)),
-            path("<path:object_id>/errors/", wrap(self.error_report_view),
-                 name="{}_{}_errors".format(*info)),
-            *super().get_urls(),
-        ]
 
     # --- changelist and detail ----------------------------------------------------------
 

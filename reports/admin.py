@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -79,6 +79,7 @@ class ReportDefinitionAdmin(BaseModelAdmin):
     readonly_fields = ("next_run", "beat_entry", "recent_runs")
     actions = ["run_now", "preview_parameters"]
     change_form_template = "admin/reports/reportdefinition/change_form.html"
+    object_pages = {"preview": ("preview/", "preview_view")}
     fieldsets = (
         (None, {"fields": ("workspace", "name", "description", "kind", "parameters")}),
         ("Delivery", {"fields": ("recipients", "output_csv", "output_xlsx", "skip_when_empty",
@@ -90,12 +91,6 @@ class ReportDefinitionAdmin(BaseModelAdmin):
 
     def get_autocomplete_fields(self, request):
         return [*super().get_autocomplete_fields(request), "recipients"]
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [path("<path:object_id>/preview/", self.admin_site.admin_view(self.preview_view),
-                     name="{}_{}_preview".format(*info)),
-                *super().get_urls()]
 
     def save_model(self, request, obj, form, change):
         if not change and obj.owner_id is None and m.is_member(request.user.pk,
@@ -237,6 +232,9 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "definition", "workspace", "status_badge", "trigger", "slot",
                     "started_at", "finished_at", "row_count", "sent")
     list_display_links = ("id", "definition")
+    object_pages = {"report": ("report/", "report_view"), "page": ("report/page/", "page_view"),
+                    "csv": ("csv/", "csv_view"), "xlsx": ("xlsx/", "xlsx_view"),
+                    "send": ("send/", "send_view")}
     list_filter = ("status", "trigger")
     search_fields = ("definition__name", "=id")
     change_form_template = "admin/reports/reportrun/change_form.html"
@@ -254,22 +252,6 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
         return queryset.annotate(
             sent_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
             delivery_count=Count("deliveries"))
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        wrap = self.admin_site.admin_view
-        return [
-            path("<path:object_id>/report/", wrap(self.report_view),
-                 name="{}_{}_report".format(*info)),
-            path("<path:object_id>/report/page/", wrap(self.page_view),
-                 name="{}_{}_page".format(*info)),
-            path("<path:object_id>/csv/", wrap(self.csv_view), name="{}_{}_csv".format(*info)),
-            path("<path:object_id>/xlsx/", wrap(self.xlsx_view),
-                 name="{}_{}_xlsx".format(*info)),
-            path("<path:object_id>/send/", wrap(self.send_view),
-                 name="{}_{}_send".format(*info)),
-            *super().get_urls(),
-        ]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run):

@@ -11,6 +11,7 @@ from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.urls import path
 
 from core import tenancy
 
@@ -25,6 +26,10 @@ class BaseModelAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = BoundedCountPaginator
     list_per_page = 50
+    #: The admin's own pages about one row, ``{name: (route, view method name)}``: served at
+    #: ``<object_id>/<route>`` behind the site's sign-in, named ``admin:<app>_<model>_<name>``;
+    #: views fetch their row with ``get_object_or_404``.
+    object_pages: dict[str, tuple[str, str]] = {}
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -43,6 +48,13 @@ class BaseModelAdmin(admin.ModelAdmin):
         # Django redirects to the index saying the row does not exist; another tenant's row
         # must be simply absent, as in the API: a 404, the same for unknown ids.
         raise Http404(f"No {opts.verbose_name} matches the given query.")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        own = [path(f"<path:object_id>/{route}", self.admin_site.admin_view(getattr(self, view)),
+                    name="{}_{}_{}".format(*info, name))
+               for name, (route, view) in self.object_pages.items()]
+        return [*own, *super().get_urls()]
 
     def get_object_or_404(self, request, object_id: str, queryset=None):
         """The row behind one of the admin's own object pages (a report, a download, a poll).
