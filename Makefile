@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 WEB_PORT ?= 8000
 export WEB_PORT
+# gunicorn (Procfile) unless DEV_SERVER=1: then runserver, which reloads on code changes.
+PROCFILE := $(if $(filter 1 true yes,$(DEV_SERVER)),Procfile.dev,Procfile)
 
 .PHONY: install run test lint check audit schema datadict bench clean
 
@@ -24,9 +26,10 @@ run: install
 	@echo "  Admin:      http://127.0.0.1:$(WEB_PORT)/admin/"
 	@echo "  API docs:   http://127.0.0.1:$(WEB_PORT)/api/v1/docs/  (Redoc: /api/v1/redoc/)"
 	@echo "  Health:     http://127.0.0.1:$(WEB_PORT)/health/"
-	@echo "  Web server, Celery worker and beat start below; Ctrl-C stops all three."
+	@echo "  Emails:     written to var/mail/ (one line each below)"
+	@echo "  Web server ($(PROCFILE)), Celery worker and beat start below; Ctrl-C stops all three."
 	@echo ""
-	DJANGO_DEBUG=true $(BIN)/honcho -f Procfile start
+	DJANGO_DEBUG=true $(BIN)/honcho -f $(PROCFILE) start
 
 ## The whole suite: PostgreSQL when DATABASE_URL is set, SQLite otherwise.
 test: install

@@ -52,9 +52,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # A persistent connection per process; with OPTIONS["pool"] this must be 0.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # Bounded connections: Django's psycopg pool, at most DB_POOL_MAX_SIZE connections
+    # per process, each handed back at the end of a request or task (so CONN_MAX_AGE is
+    # 0).  The web's ceiling is GUNICORN_WORKERS x DB_POOL_MAX_SIZE (config/gunicorn.py);
+    # the default of one connection per request thread means no thread waits for one.
+    # Persistent per-thread connections (CONN_MAX_AGE > 0) leaked under runserver, which
+    # starts a thread per request.  DB_POOL_MAX_SIZE=0 turns the pool off (e.g. behind
+    # PgBouncer): then CONN_MAX_AGE applies, default 0, a connection per request.
+    DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=env.int("GUNICORN_THREADS", default=4))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env.int("DB_POOL_MIN_SIZE", default=1), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),  # then a 500, not a hang
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 # --- Applications ------------------------------------------------------------
 DJANGO_APPS = [
@@ -97,6 +112,9 @@ ADMIN_TWO_FACTOR_SETUP_URL = "two-factor-setup"  # a URL name
 MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # gunicorn serves no static files: WhiteNoise does (from the apps' folders under
+    # DEBUG, from STATIC_ROOT after collectstatic otherwise).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
