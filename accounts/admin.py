@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 
 from .models import ApiToken, LoginAttempt, User
-from .services import signin
+from .services import signin, users
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -56,14 +56,26 @@ class UserAdmin(DjangoUserAdmin, BaseModelAdmin):
         return fields
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not users.user_may_manage(by=request.user, user=obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not users.user_may_manage(by=request.user, user=obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # The forms hashed any new password already; the service applies the same
+        # superuser and privilege rules as the API.
+        users.user_save(obj, by=request.user)
+
+    def delete_model(self, request, obj):
+        users.user_delete(user=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            users.user_delete(user=user, by=request.user)
 
     @admin.action(description="Unlock selected accounts", permissions=["change"])
     def unlock_accounts(self, request, queryset):

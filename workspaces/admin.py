@@ -1,15 +1,16 @@
 """Back-office views of workspaces: all on the core admin bases (tenancy included)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.admin.services import adopt
 from core.net import client_ip
 from workspaces import models as m
-from workspaces.services import files, keys, vault
+from workspaces.services import files, keys, projects, vault
 from workspaces.services import workspaces as ws
 
 
@@ -37,14 +38,9 @@ class MembershipForm(forms.ModelForm):
     def clean_role(self):
         role = self.cleaned_data["role"]
         try:
-            if self.instance.pk is None:
-                if role == "owner":
-                    raise ValidationError("Use the workspace transfer to make someone owner.")
-            else:
-                ws.membership_check_change(membership=self.instance, new_role=role)
+            ws.membership_check_change(membership=self.instance, new_role=role)
         except ValidationError as exc:
-            raise ValidationError(exc.message_dict.get("role", exc.messages)
-                                  if hasattr(exc, "error_dict") else exc.messages) from exc
+            raise ValidationError(exc.message_dict["role"]) from exc
         return role
 
 
@@ -54,6 +50,28 @@ class MembershipAdmin(BaseModelAdmin):
     list_display = ("user", "workspace", "role", "custom_role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "workspace__name")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.role == tenancy.OWNER:
+            return False  # the owner leaves only by transferring ownership first
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        ws.membership_save(obj, by=request.user)
+
+    def delete_model(self, request, obj):
+        ws.membership_remove(membership=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        owners = 0
+        for membership in queryset.select_related("user", "workspace"):
+            if membership.role == tenancy.OWNER:
+                owners += 1
+                continue
+            ws.membership_remove(membership=membership, by=request.user)
+        if owners:
+            self.message_user(request, f"Kept {owners} owner membership(s): transfer ownership "
+                                       "before removing an owner.", messages.WARNING)
 
 
 @admin.register(m.Role)
@@ -79,6 +97,10 @@ class ProjectAdmin(BaseModelAdmin):
     list_display = ("name", "workspace", "status", "created_by", "created_at")
     list_filter = ("status",)
     search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        # Tags are written again by save_related; passing them here puts them in the feed.
+        projects.project_save(obj, by=request.user, tags=form.cleaned_data.get("tags"))
 
 
 @admin.register(m.ProjectVersion)
@@ -126,11 +148,16 @@ class FileAdmin(BaseModelAdmin):
     readonly_fields = ("content_type", "size", "checksum", "uploaded_by")
 
     def save_model(self, request, obj, form, change):
-        if "file" in form.changed_data:
-            files.file_describe(obj, form.cleaned_data["file"])
+        upload = form.cleaned_data.get("file")
         if not change:
-            obj.uploaded_by = request.user
-        super().save_model(request, obj, form, change)
+            fields = {name: value for name, value in form.cleaned_data.items()
+                      if name not in ("file", "workspace", "project")}
+            adopt(obj, files.file_store(workspace=obj.workspace, project=obj.project,
+                                        upload=upload, by=request.user, **fields))
+        elif "file" in form.changed_data:
+            files.file_replace(stored=obj, upload=upload)
+        else:
+            super().save_model(request, obj, form, change)
 
 
 class SecretForm(forms.ModelForm):
@@ -159,10 +186,12 @@ class SecretAdmin(BaseModelAdmin):
     def save_model(self, request, obj, form, change):
         value = form.cleaned_data.get("value")
         if not change:
-            obj.ciphertext = vault.encrypt(value)
-            obj.created_by = request.user
+            adopt(obj, vault.secret_create(workspace=obj.workspace, name=obj.name,
+                                           description=obj.description, value=value,
+                                           by=request.user))
+            return
         super().save_model(request, obj, form, change)
-        if change and value:  # recorded as a SecretAccess, as through the API
+        if value:  # recorded as a SecretAccess, as through the API
             vault.secret_set_value(secret=obj, value=value, ip=client_ip(request),
                                    principal=tenancy.principal_for(request))
 

@@ -7,7 +7,10 @@ from core.api.serializers import BaseModelSerializer
 
 
 class UserSerializer(BaseModelSerializer):
-    """Staff-facing user management; security counters are read-only here."""
+    """Staff-facing user management; security counters are read-only here.
+
+    Validation only: ``accounts.services.users`` creates and changes the account.
+    """
 
     email = serializers.EmailField(
         max_length=254,
@@ -49,18 +52,6 @@ class UserSerializer(BaseModelSerializer):
             attrs["password"] = password
         return attrs
 
-    def create(self, validated_data):
-        password = validated_data.pop("password", None)
-        user = User(**validated_data)
-        user.set_password(password) if password else user.set_unusable_password()
-        user.save()
-        return user
-
-    def update(self, instance, validated_data):
-        password = validated_data.pop("password", None)
-        if password:
-            instance.set_password(password)
-        return super().update(instance, validated_data)
 
 
 class LoginAttemptSerializer(BaseModelSerializer):

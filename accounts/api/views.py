@@ -1,3 +1,6 @@
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -8,9 +11,18 @@ from accounts.api.auth_serializers import SessionSerializer
 from accounts.api.serializers import LoginAttemptSerializer, UserSerializer
 from accounts.models import ApiToken, LoginAttempt
 from accounts.queries import users_with_two_factor_state
-from accounts.services import signin, tokens
+from accounts.services import signin, tokens, users
 from core.api.permissions import UserCredentialsRequired
 from core.api.viewsets import GenericViewSet, ModelViewSet, ReadOnlyModelViewSet, ResourceMixin
+
+
+@contextmanager
+def _as_api_denial():
+    """The service's reason, kept in the 403 body."""
+    try:
+        yield
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
 
 
 class UserViewSet(ModelViewSet):
@@ -19,17 +31,20 @@ class UserViewSet(ModelViewSet):
     queryset = users_with_two_factor_state()
     serializer_class = UserSerializer
 
-    def _guard_superusers(self, target) -> None:
-        if target.is_superuser and not self.request.user.is_superuser:
-            raise PermissionDenied("Only superusers may change or delete a superuser.")
+    def perform_create(self, serializer):
+        with _as_api_denial():
+            serializer.instance = users.user_create(by=self.request.user,
+                                                    **serializer.validated_data)
 
     def perform_update(self, serializer):
-        self._guard_superusers(serializer.instance)
-        super().perform_update(serializer)
+        with _as_api_denial():
+            serializer.instance = users.user_update(user=serializer.instance,
+                                                    by=self.request.user,
+                                                    **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        self._guard_superusers(instance)
-        super().perform_destroy(instance)
+        with _as_api_denial():
+            users.user_delete(user=instance, by=self.request.user)
 
     @extend_schema(request=None, responses={200: UserSerializer},
                    summary="Unlock an account locked after failed sign-ins")

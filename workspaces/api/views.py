@@ -21,7 +21,8 @@ from core.api.viewsets import (
 from core.context import request_user
 from core.net import client_ip
 from workspaces import models as m
-from workspaces.services import files, invitations, keys, vault
+from workspaces import queries
+from workspaces.services import files, invitations, keys, projects, vault
 from workspaces.services import workspaces as ws
 
 from . import serializers as s
@@ -52,8 +53,7 @@ class WorkspaceViewSet(ScopedModelViewSet):
         _require(request, workspace, "delete")  # owner-level action
         data = s.TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        member = m.Membership.objects.filter(workspace=workspace,
-                                             user_id=data.validated_data["user"]).first()
+        member = queries.membership_of(data.validated_data["user"], workspace)
         if member is None:
             raise ApiError(400, "invalid", "Invalid input.",
                            errors={"user": ["The new owner must already be a member."]})
@@ -74,13 +74,12 @@ class MembershipViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retr
     serializer_class = s.MembershipSerializer
 
     def perform_update(self, serializer):
-        ws.membership_check_change(membership=serializer.instance,
-                                   new_role=serializer.validated_data.get("role"))
-        serializer.save()
+        serializer.instance = ws.membership_update(
+            membership=serializer.instance, by=request_user(self.request),
+            **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        ws.membership_check_removal(membership=instance)
-        instance.delete()
+        ws.membership_remove(membership=instance, by=request_user(self.request))
 
 
 class InvitationViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -157,10 +156,13 @@ class ProjectViewSet(ScopedModelViewSet):
     serializer_class = s.ProjectSerializer
 
     def perform_scoped_create(self, serializer):
-        project = serializer.save(created_by=request_user(self.request))
-        ws.activity_record(workspace=project.workspace, actor=request_user(self.request),
-                           verb="project.created", summary=f"Project {project} created",
-                           target=project)
+        serializer.instance = projects.project_create(by=request_user(self.request),
+                                                      **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = projects.project_update(
+            project=serializer.instance, by=request_user(self.request),
+            **serializer.validated_data)
 
 
 class ProjectVersionViewSet(ScopedModelViewSet):

@@ -32,3 +32,11 @@ def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
     stored.file.save(upload.name, upload, save=False)
     stored.save()
     return stored
+
+
+def file_replace(*, stored: File, upload) -> File:
+    """New content for an existing file (staff in the admin): described again, then saved."""
+    file_describe(stored, upload)
+    stored.file.save(upload.name, upload, save=False)
+    stored.save()
+    return stored
