@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
@@ -38,6 +37,9 @@ COLOURS = {
     DeliveryStatus.SENDING: BLUE, DeliveryStatus.SENT: GREEN,
 }
 RECENT_RUNS = 10
+SKIP_REASONS = {deliveries.OPTED_OUT: "opted out of report emails",
+                deliveries.INACTIVE: "account inactive", deliveries.NO_EMAIL: "no email address",
+                deliveries.NOT_MEMBER: "no longer a member of the workspace"}
 
 
 def badge(obj):
@@ -93,12 +95,8 @@ class ReportDefinitionAdmin(BaseModelAdmin):
         return [*super().get_autocomplete_fields(request), "recipients"]
 
     def save_model(self, request, obj, form, change):
-        if not change and obj.owner_id is None and m.is_member(request.user.pk,
-                                                                obj.workspace_id):
-            obj.owner = request.user
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            definitions.definition_schedule_sync(obj)
+        # Recipients are set by save_related (form.save_m2m), checked by the form's clean.
+        definitions.definition_save(obj, by=request.user)
 
     @admin.display(description="schedule")
     def schedule(self, definition):
@@ -205,6 +203,13 @@ def _resolved(definition, day):
         return [("Error", str(exc))]
 
 
+def _delivery_note(delivery) -> str:
+    if delivery.overrode_opt_out:
+        who = delivery.requested_by or "staff"
+        return f"Sent by hand by {who} although the recipient opted out. {delivery.error}"
+    return delivery.error or ""
+
+
 def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
@@ -215,16 +220,16 @@ def _when(moment) -> str:
 class SendToForm(forms.Form):
     user = forms.ModelChoiceField(queryset=None, label="Send to",
                                   help_text="A member of the report's workspace.")
+    override_opt_out = forms.BooleanField(
+        required=False, label="Send even if they opted out",
+        help_text="Members who turned report emails off get this run only when ticked; "
+                  "the delivery records that you overrode their choice.")
 
     def __init__(self, *args, run, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
+        from workspaces.queries import active_member_users
 
-        from workspaces.models import Membership
-
-        members = Membership.objects.filter(workspace_id=run.workspace_id).values("user_id")
-        self.fields["user"].queryset = get_user_model()._default_manager.filter(
-            pk__in=members, is_active=True).order_by("email")
+        self.fields["user"].queryset = active_member_users(run.workspace_id)
 
 
 @admin.register(m.ReportRun)
@@ -243,9 +248,10 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
                             "requested_by", "attempts", "started_at", "finished_at",
                             "row_count", "error", "failure_notified_at")}),
         ("Report", {"fields": ("report_links", "parameters_table")}),
-        ("Deliveries", {"fields": ("deliveries_table", "delivered_to")}),
+        ("Deliveries", {"fields": ("deliveries_table", "delivered_to", "skipped_table")}),
     )
-    readonly_fields = ("status_badge", "report_links", "parameters_table", "deliveries_table")
+    readonly_fields = ("status_badge", "report_links", "parameters_table", "deliveries_table",
+                       "skipped_table")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).defer("html", "email_html")
@@ -288,7 +294,7 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="deliveries")
     def deliveries_table(self, run):
-        rows = list(run.deliveries.all())
+        rows = list(run.deliveries.select_related("requested_by"))
         if not rows:
             return "None."
         return format_html(
@@ -298,7 +304,19 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
                                  "<td>{}</td><td>{}</td></tr>",
                              ((reverse("admin:reports_reportdelivery_change", args=[d.pk]),
                                d.address, badge(d), d.attempts, _when(d.sent_at),
-                               d.error or "") for d in rows)))
+                               _delivery_note(d)) for d in rows)))
+
+    @admin.display(description="not sent to")
+    def skipped_table(self, run):
+        if not run.skipped_recipients:
+            return "Nobody: every recipient was sent the report." if run.is_finished else "—"
+        return format_html(
+            "<table><thead><tr><th>recipient</th><th>reason</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>",
+                             ((entry.get("email") or f"user #{entry.get('user')}",
+                               SKIP_REASONS.get(entry.get("reason"), entry.get("reason")))
+                              for entry in run.skipped_recipients)))
 
     # --- the report page and files ----------------------------------------------------------
 
@@ -345,11 +363,17 @@ class ReportRunAdmin(ReadOnlyModelAdmin):
         form = SendToForm(request.POST or None, run=run)
         if request.method == "POST" and form.is_valid():
             try:
-                delivery = deliveries.run_send_to(run, form.cleaned_data["user"])
+                delivery = deliveries.run_send_to(
+                    run, form.cleaned_data["user"], by=request.user,
+                    override_opt_out=form.cleaned_data["override_opt_out"])
             except ValidationError as exc:
-                form.add_error(None, exc.messages)
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+                for field, messages_ in errors.items():
+                    form.add_error(field if field in form.fields else None, messages_)
             else:
-                self.message_user(request, f"Queued: {delivery}.", messages.SUCCESS)
+                note = (" They opted out of report emails; sent anyway because you asked "
+                        "(recorded on the delivery).") if delivery.overrode_opt_out else ""
+                self.message_user(request, f"Queued: {delivery}.{note}", messages.SUCCESS)
                 return redirect("admin:reports_reportrun_change", run.pk)
         context = {**self.admin_site.each_context(request),
                    "title": f"Send run #{run.pk} to a member", "opts": self.opts,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.validators import validate_timezone
 from core.models import TimestampedModel
 from core.tenancy import WorkspaceScoped
+from workspaces.queries import is_member
 
 from . import kinds, schedule
 from .parameters import parameters_validate
@@ -81,7 +82,7 @@ class ReportDefinition(WorkspaceScoped, TimestampedModel):
     def clean(self):
         super().clean()
         if self.owner_id and self.workspace_id and not is_member(self.owner_id,
-                                                                   self.workspace_id):
+                                                                 self.workspace_id):
             raise ValidationError({"owner": "The owner must be a member of the workspace."})
 
     @property
@@ -99,12 +100,6 @@ class ReportDefinition(WorkspaceScoped, TimestampedModel):
             return schedule.next_fire(self.cron(), after or timezone.now())
         except ValueError:
             return None
-
-
-def is_member(user_id: int, workspace_id: int) -> bool:
-    from workspaces.models import Membership
-
-    return Membership.objects.filter(user_id=user_id, workspace_id=workspace_id).exists()
 
 
 class ReportRun(WorkspaceScoped, TimestampedModel):
@@ -155,6 +150,11 @@ class ReportRun(WorkspaceScoped, TimestampedModel):
                                                help_text="When the owner was told it failed.")
     delivered_to = models.JSONField(default=list, blank=True,
                                     help_text="Addresses the report was sent to.")
+    skipped_recipients = models.JSONField(
+        default=list, blank=True,
+        help_text="Recipients the run did not send to, each {\"user\": id, \"email\": ..., "
+                  "\"reason\": ...}; reasons: opted_out (receive_email is off), inactive, "
+                  "no_email, not_member.")
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -205,6 +205,13 @@ class ReportDelivery(WorkspaceScoped, TimestampedModel):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Who sent it by hand (\"send to this user\"); empty "
+                                    "when it went to the report's recipients.")
+    overrode_opt_out = models.BooleanField(
+        default=False, help_text="Sent by hand to someone who opted out of report emails "
+                                 "(receive_email off).")
 
     class Meta:
         ordering = ("-created_at", "-id")

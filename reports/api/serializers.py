@@ -49,7 +49,8 @@ class ReportRunSerializer(BaseModelSerializer):
         model = m.ReportRun
         fields = ["id", "workspace", "definition", "status", "trigger", "slot", "requested_by",
                   "parameters", "attempts", "started_at", "finished_at", "row_count", "error",
-                  "delivered_to", "html_url", "csv_url", "xlsx_url", *_TIMESTAMPS]
+                  "delivered_to", "skipped_recipients", "html_url", "csv_url", "xlsx_url",
+                  *_TIMESTAMPS]
 
     def _url(self, obj, name: str, present: bool) -> str | None:
         if not present:
@@ -74,4 +75,22 @@ class ReportDeliverySerializer(BaseModelSerializer):
     class Meta:
         model = m.ReportDelivery
         fields = ["id", "workspace", "run", "recipient", "address", "channel", "status",
-                  "attempts", "last_attempt_at", "sent_at", "error", *_TIMESTAMPS]
+                  "attempts", "last_attempt_at", "sent_at", "error", "requested_by",
+                  "overrode_opt_out", *_TIMESTAMPS]
+
+
+class RunSendSerializer(serializers.Serializer):
+    user = serializers.IntegerField(help_text="Id of an active member of the run's workspace.")
+    override_opt_out = serializers.BooleanField(
+        default=False, help_text="Send even if the member opted out of report emails "
+                                 "(recorded on the delivery); without it such a member "
+                                 "answers 400.")
+
+    def validate_user(self, value: int):
+        from workspaces.queries import active_member_users
+
+        # Looked up among the members only: another tenant's user id reads as "not a member".
+        user = active_member_users(self.context["run"].workspace_id).filter(pk=value).first()
+        if user is None:
+            raise serializers.ValidationError("Send only to active members of the workspace.")
+        return user

@@ -19,7 +19,7 @@ from core.context import request_user
 from core.downloads import XLSX_TYPE, ZIP_TYPE, file_download
 from reports import models as m
 from reports.downloads import page_response
-from reports.services import definitions, runs
+from reports.services import definitions, deliveries, runs
 
 from . import serializers as s
 
@@ -38,12 +38,8 @@ class ReportDefinitionViewSet(ScopedModelViewSet):
     serializer_class = s.ReportDefinitionSerializer
 
     def perform_scoped_create(self, serializer):
-        data = dict(serializer.validated_data)
-        user = request_user(self.request)
-        if "owner" not in data and user is not None and m.is_member(user.pk,
-                                                                     data["workspace"].pk):
-            data["owner"] = user
-        serializer.instance = definitions.definition_create(**data)
+        serializer.instance = definitions.definition_create(by=request_user(self.request),
+                                                            **serializer.validated_data)
 
     def perform_update(self, serializer):
         with transaction.atomic():
@@ -122,6 +118,26 @@ class ReportRunViewSet(ScopedReadOnlyModelViewSet):
     def xlsx(self, request, pk=None):
         run = self.get_object()
         return self._file(run, run.xlsx_file, "workbook", XLSX_TYPE)
+
+
+    @extend_schema(request=s.RunSendSerializer, responses={202: s.ReportDeliverySerializer},
+                   summary="Send this run to one member (someone added later, or again)",
+                   description="A member who opted out of report emails answers 400 "
+                               "(`override_opt_out`) unless `override_opt_out` is true; the "
+                               "delivery then records who asked and that it overrode.")
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        run = self.get_object()
+        if not tenancy.can(tenancy.principal_for(request), run.definition, "change"):
+            raise PermissionDenied("Your role in this workspace cannot send reports.")
+        data = s.RunSendSerializer(data=request.data, context={"run": run})
+        data.is_valid(raise_exception=True)
+        delivery = deliveries.run_send_to(
+            run, data.validated_data["user"], by=request_user(request),
+            override_opt_out=data.validated_data["override_opt_out"])
+        return Response(s.ReportDeliverySerializer(delivery,
+                                                   context=self.get_serializer_context()).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class ReportDeliveryViewSet(ScopedReadOnlyModelViewSet):

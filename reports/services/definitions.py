@@ -27,11 +27,10 @@ def periodic_task_name(definition: ReportDefinition) -> str:
 
 def recipients_check(*, workspace, users) -> None:
     """Recipients must be active members of the definition's workspace."""
-    from workspaces.models import Membership
+    from workspaces.queries import member_user_ids
 
     users = list(users or [])
-    members = set(Membership.objects.filter(workspace=workspace, user__in=users)
-                  .values_list("user_id", flat=True))
+    members = {row["user_id"] for row in member_user_ids(workspace).filter(user__in=users)}
     outsiders = [user for user in users if user.pk not in members]
     if outsiders:
         names = ", ".join(sorted(str(user) for user in outsiders))
@@ -39,23 +38,36 @@ def recipients_check(*, workspace, users) -> None:
             f"Recipients must be members of the workspace; not members: {names}."]})
 
 
-@transaction.atomic
-def definition_create(*, workspace, recipients=(), **fields) -> ReportDefinition:
-    recipients = list(recipients)
-    recipients_check(workspace=workspace, users=recipients)
-    definition = ReportDefinition(workspace=workspace, **fields)
-    definition.full_clean()
-    definition.save()
-    definition.recipients.set(recipients)
-    definition_schedule_sync(definition)
-    return definition
+def definition_create(*, workspace, recipients=(), by=None, **fields) -> ReportDefinition:
+    """A new definition; without an ``owner`` (told of failures) it is ``by``, if a member.
+
+    An explicit ``owner=None`` means "nobody": failures then go to the workspace owner.
+    """
+    return definition_save(ReportDefinition(workspace=workspace, **fields),
+                           recipients=recipients, by=None if "owner" in fields else by)
 
 
-@transaction.atomic
 def definition_update(definition: ReportDefinition, *, recipients=None,
                       **fields) -> ReportDefinition:
     for name, value in fields.items():
         setattr(definition, name, value)
+    return definition_save(definition, recipients=recipients)
+
+
+@transaction.atomic
+def definition_save(definition: ReportDefinition, *, recipients=None,
+                    by=None) -> ReportDefinition:
+    """Validate and save ``definition`` (new or changed) and keep its beat entry in step.
+
+    The admin calls this with the instance its form built, the API through
+    ``definition_create``/``definition_update``; ``recipients=None`` keeps them.
+    A new definition with no owner gets ``by`` (the person creating it) when a member.
+    """
+    from workspaces.queries import is_member
+
+    if (definition.pk is None and definition.owner_id is None and by is not None
+            and is_member(by, definition.workspace_id)):
+        definition.owner = by
     if recipients is not None:
         recipients = list(recipients)
         recipients_check(workspace=definition.workspace, users=recipients)

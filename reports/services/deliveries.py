@@ -28,20 +28,45 @@ class DeliveryFailed(Exception):
     """The mail server refused or failed; the task retries with backoff."""
 
 
-def deliveries_create(run: ReportRun) -> list[ReportDelivery]:
-    """A pending email delivery per recipient who is still an active member."""
-    from workspaces.models import Membership
+#: Why a recipient of the definition got no delivery (``ReportRun.skipped_recipients``).
+OPTED_OUT, INACTIVE, NO_EMAIL, NOT_MEMBER = "opted_out", "inactive", "no_email", "not_member"
 
-    members = Membership.objects.filter(workspace_id=run.workspace_id).values("user_id")
-    recipients = (run.definition.recipients.filter(is_active=True, pk__in=members)
-                  .exclude(email="").order_by("pk"))
-    pending = []
-    for user in recipients:
+
+def _skip_reason(user, members: set[int]) -> str | None:
+    if user.pk not in members:
+        return NOT_MEMBER
+    if not user.is_active:
+        return INACTIVE
+    if not user.email:
+        return NO_EMAIL
+    if not user.receive_email:
+        return OPTED_OUT  # the user's own choice (seed 004); only staff "send to" overrides
+    return None
+
+
+def deliveries_create(run: ReportRun) -> list[ReportDelivery]:
+    """A pending email delivery per recipient who is an active member and wants email.
+
+    Every other recipient is written to ``run.skipped_recipients`` with the reason,
+    so staff see who did not get it and why.
+    """
+    from workspaces.queries import member_user_ids
+
+    members = {row["user_id"] for row in member_user_ids(run.workspace_id)}
+    pending, skipped = [], []
+    for user in run.definition.recipients.order_by("pk"):
+        reason = _skip_reason(user, members)
+        if reason is not None:
+            skipped.append({"user": user.pk, "email": user.email, "reason": reason})
+            continue
         delivery, _ = ReportDelivery.objects.get_or_create(
             run=run, recipient=user, channel=ReportDelivery.Channel.EMAIL,
             defaults={"workspace_id": run.workspace_id, "address": user.email})
         if delivery.status == Status.PENDING:
             pending.append(delivery)
+    if skipped != run.skipped_recipients:
+        run.skipped_recipients = skipped
+        run.save(update_fields=["skipped_recipients", "updated_at"])
     return pending
 
 
@@ -100,21 +125,29 @@ def delivery_resend(delivery: ReportDelivery) -> ReportDelivery:
     return delivery
 
 
-def run_send_to(run: ReportRun, user) -> ReportDelivery:
-    """Send a finished run to one member (new or again), e.g. someone added later."""
+def run_send_to(run: ReportRun, user, *, by=None,
+                override_opt_out: bool = False) -> ReportDelivery:
+    """Send a finished run to one member (new or again), e.g. someone added later.
+
+    Someone who opted out of report emails gets it only when staff say so
+    (``override_opt_out``); the delivery records who asked and that it overrode.
+    """
     from django.core.exceptions import ValidationError
 
-    from workspaces.models import Membership
+    from workspaces.queries import is_member
 
     if run.status != ReportRun.Status.SUCCEEDED:
         raise ValidationError("Only a succeeded run can be sent.")
-    if not user.is_active or not user.email or not Membership.objects.filter(
-            workspace_id=run.workspace_id, user=user).exists():
+    if not user.is_active or not user.email or not is_member(user, run.workspace_id):
         raise ValidationError({"user": ["Send only to active members of the workspace."]})
-    delivery, created = ReportDelivery.objects.get_or_create(
+    if not user.receive_email and not override_opt_out:
+        raise ValidationError({"override_opt_out": [
+            f"{user} has opted out of report emails; confirm to send it anyway."]})
+    delivery, _ = ReportDelivery.objects.get_or_create(
         run=run, recipient=user, channel=ReportDelivery.Channel.EMAIL,
         defaults={"workspace_id": run.workspace_id, "address": user.email})
-    if not created:
-        delivery.address = user.email
-        delivery.save(update_fields=["address", "updated_at"])
+    delivery.address = user.email
+    delivery.requested_by = by if getattr(by, "pk", None) else None
+    delivery.overrode_opt_out = not user.receive_email
+    delivery.save(update_fields=["address", "requested_by", "overrode_opt_out", "updated_at"])
     return delivery_resend(delivery)

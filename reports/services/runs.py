@@ -251,15 +251,13 @@ def run_notify_failure(run: ReportRun) -> bool:
 
 
 def _owner_addresses(definition: ReportDefinition) -> list[str]:
-    from workspaces.models import Membership
+    from workspaces.queries import workspace_owner
 
     owner = definition.owner
     if owner is not None and owner.is_active and owner.email:
         return [owner.email]
-    workspace_owner = (Membership.objects.filter(workspace_id=definition.workspace_id,
-                                                 role="owner", user__is_active=True)
-                       .select_related("user").first())
-    return [workspace_owner.user.email] if workspace_owner else []
+    fallback = workspace_owner(definition.workspace_id)
+    return [fallback.email] if fallback is not None and fallback.is_active else []
 
 
 def _zip(files: list[tuple[str, bytes]]) -> bytes:
