@@ -164,3 +164,16 @@ def test_an_admins_own_object_pages_answer_like_its_change_page(model, name, cli
         assert both(obj.pk) == (404, 404)
     for object_id in (2_000_000_000, "not-an-id"):
         assert both(object_id)[1] == 404, object_id
+
+
+@pytest.mark.parametrize(("model", "name"), OWN_PAGES,
+                         ids=[name for _, name in OWN_PAGES])
+def test_an_admins_own_pages_lead_back_to_the_list_and_the_row(model, name, root):
+    obj = make(model)
+    response = root.get(reverse(f"admin:{name}", args=[obj.pk]))
+    assert response.status_code in (200, 404)  # 404: nothing of that kind for this row yet
+    if getattr(response, "template_name", None):  # an admin page, not a file or JSON
+        crumbs = response.content.decode().split('<div class="breadcrumbs">', 1)[1]
+        crumbs = crumbs.split("</div>", 1)[0]
+        assert page(model, "changelist") in crumbs
+        assert page(model, "change", quote(obj.pk)) in crumbs
