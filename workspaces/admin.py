@@ -139,8 +139,25 @@ class TagAdmin(BaseModelAdmin):
     search_fields = ("name",)
 
 
+class FileForm(forms.ModelForm):
+    class Meta:
+        model = m.File
+        fields = ("workspace", "project", "name", "file", "status", "metadata",
+                  "access_permissions")
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is not None and "file" in self.changed_data:
+            try:  # the store's own limit, as a form error rather than a failed save
+                files.file_check_upload(upload)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["file"]) from exc
+        return upload
+
+
 @admin.register(m.File)
 class FileAdmin(BaseModelAdmin):
+    form = FileForm
     list_display = ("name", "workspace", "project", "content_type", "size", "status",
                     "created_at")
     list_filter = ("status",)

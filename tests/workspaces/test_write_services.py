@@ -169,3 +169,16 @@ def test_project_factory_rows_get_no_feed_entry_by_themselves(db):
     # Sanity: the feed entries above come from the services, not from a model signal.
     project = ProjectFactory()
     assert not feed(project.workspace, "project.created")
+
+
+def test_an_oversized_file_in_the_admin_is_a_form_error(client, settings, tmp_path):
+    settings.MEDIA_ROOT, settings.FILE_UPLOAD_MAX_BYTES = tmp_path, 4
+    ws = WorkspaceFactory()
+    staff_member(client, {ws: "member"}, ["view_file", "add_file"])
+    response = client.post(reverse("admin:workspaces_file_add"),
+                           {"workspace": ws.pk, "name": "Big", "status": "active",
+                            "file": SimpleUploadedFile("big.txt", b"hello"),
+                            "metadata": "{}", "access_permissions": "{}"})
+    assert response.status_code == 200
+    assert "Files may be at most" in str(response.context["adminform"].form.errors["file"])
+    assert not File.objects.filter(name="Big").exists()

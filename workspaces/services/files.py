@@ -9,11 +9,15 @@ from django.core.exceptions import ValidationError
 from workspaces.models import File
 
 
-def file_describe(stored: File, upload) -> None:
-    """Set size, content type, checksum (and a missing name) from ``upload``."""
+def file_check_upload(upload) -> None:
     if upload.size > settings.FILE_UPLOAD_MAX_BYTES:
         raise ValidationError({"file": [f"Files may be at most "
                                         f"{settings.FILE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB."]})
+
+
+def file_describe(stored: File, upload) -> None:
+    """Set size, content type, checksum (and a missing name) from ``upload``."""
+    file_check_upload(upload)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
