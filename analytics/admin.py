@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from analytics import models as m
+from analytics.pipeline.outcome import problem_cells, shown_progress
 from analytics.services import imports
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -62,8 +63,11 @@ class ImportUploadForm(forms.Form):
     """Inventory and/or sales files: uploaded together they are one batch, so new
     clients are numbered across both files, as the predecessor did."""
 
-    inventory_file = forms.FileField(required=False, label="Inventory file (estoque)")
-    sales_file = forms.FileField(required=False, label="Sales file (faturamento)")
+    # Empty files reach the service, whose rule (and message) every door shares.
+    inventory_file = forms.FileField(required=False, allow_empty_file=True,
+                                     label="Inventory file (estoque)")
+    sales_file = forms.FileField(required=False, allow_empty_file=True,
+                                 label="Sales file (faturamento)")
     mode = forms.ChoiceField(
         choices=m.ImportJob.Mode.choices, initial=m.ImportJob.Mode.APPEND,
         widget=widgets.AdminRadioSelect(attrs={"class": "radiolist inline"}),
@@ -157,19 +161,30 @@ class ImportJobAdmin(BaseModelAdmin):
 
     @admin.display(description="progress", ordering="progress")
     def progress_bar(self, job):
+        percent = shown_progress(job)
+        if percent is None:  # failed: no bar stuck where the work stopped
+            return format_html('<span class="import-failed" title="{}" style="color: {}">'
+                               "✗ failed</span>", job.message, STATUS_COLOURS[Status.FAILED])
         return format_html('<progress value="{}" max="100">{}%</progress> {}%',
-                           job.progress, job.progress, job.progress)
+                           percent, percent, percent)
 
     @admin.display(description="progress")
     def progress_panel(self, job):
-        """The bar, refreshed by the page's script while the job is pending or running."""
+        """The bar, refreshed by the page's script while the job is pending or running;
+        a failed job shows why instead of a bar."""
+        percent = shown_progress(job)
+        if percent is None:
+            return format_html(
+                '<div id="import-progress" data-finished="true" class="import-failed" '
+                'style="color: {}"><strong>✗ Failed:</strong> {}</div>',
+                STATUS_COLOURS[Status.FAILED], job.message or "see the problems below")
         return format_html(
             '<div id="import-progress" data-url="{}" data-finished="{}">'
             '<progress value="{}" max="100">{}%</progress> '
             '<span data-role="percent">{}%</span> · <span data-role="status">{}</span></div>',
             reverse("admin:analytics_importjob_progress", args=[job.pk]),
             "true" if job.is_finished else "false",
-            job.progress, job.progress, job.progress, self.status_badge(job))
+            percent, percent, percent, self.status_badge(job))
 
     @admin.display(description="rows loaded")
     def rows_link(self, job):
@@ -193,7 +208,7 @@ class ImportJobAdmin(BaseModelAdmin):
             return "—"
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            ((*error, "", "", "", "")[:4] for error in job.errors_preview))
+            (problem_cells(error) for error in job.errors_preview))
         more = job.error_count - len(job.errors_preview)
         return format_html(
             '<table><thead><tr><th>line</th><th>column</th><th>value</th><th>reason</th>'
@@ -206,7 +221,8 @@ class ImportJobAdmin(BaseModelAdmin):
         job = self.get_object_or_404(request, object_id)
         return JsonResponse({
             "id": job.pk, "status": job.status, "status_display": job.get_status_display(),
-            "finished": job.is_finished, "progress": job.progress, "message": job.message,
+            "finished": job.is_finished, "progress": shown_progress(job),
+            "message": job.message,
             "rows_total": job.rows_total, "rows_imported": job.rows_imported,
             "rows_rejected": job.rows_rejected, "error_count": job.error_count,
         })

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics import models as m
+from analytics.pipeline.outcome import problem_cells, shown_progress
 from core.api.serializers import BaseModelSerializer
 
 
@@ -46,15 +47,20 @@ _ROWS_ROUTE = {m.ImportJob.Dataset.INVENTORY: "analytics-inventoryrecord-list",
 class ImportJobSerializer(BaseModelSerializer):
     """An import job; created by uploading one file (multipart/form-data)."""
 
+    # Empty files reach the service, whose rule (and message) every door shares.
     file = serializers.FileField(
-        write_only=True, help_text="The CSV file (the predecessor's pipe-delimited format, or "
-                                   "`;`, `,` or tab with the same header).")
+        write_only=True, allow_empty_file=True,
+        help_text="The CSV file (the predecessor's pipe-delimited format, or `;`, `,` or tab "
+                  "with the same header).")
     errors_preview = serializers.SerializerMethodField(
         help_text="The first problems found (at most 50); the full list is `errors_url`.")
     errors_url = serializers.SerializerMethodField(
         help_text="Download of the full error report (CSV); null when there is none.")
     rows_url = serializers.SerializerMethodField(
         help_text="The inventory or sales rows this import loaded.")
+    progress = serializers.SerializerMethodField(
+        help_text="Percent done: 100 once the job finished, null once it failed (no bar "
+                  "to draw; `message` says why).")
 
     class Meta:
         model = m.ImportJob
@@ -65,7 +71,7 @@ class ImportJobSerializer(BaseModelSerializer):
                   "message", "attempts", "started_at", "finished_at", "created_by",
                   "created_at", "updated_at"]
         read_only_fields = ["original_name", "size", "checksum", "status", "duplicate_of",
-                            "progress", "rows_total", "rows_imported", "rows_rejected",
+                            "rows_total", "rows_imported", "rows_rejected",
                             "clients_created", "error_count", "message", "attempts",
                             "started_at", "finished_at", "created_by", "created_at",
                             "updated_at"]
@@ -76,9 +82,15 @@ class ImportJobSerializer(BaseModelSerializer):
                                   "latest succeeded import of the dataset) in one step."},
         }
 
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0,
+                                                  max_value=100))
+    def get_progress(self, obj) -> int | None:
+        return shown_progress(obj)
+
     @extend_schema_field(ImportProblemSerializer(many=True))
     def get_errors_preview(self, obj) -> list[dict]:
-        return [dict(zip(("line", "column", "value", "reason"), error, strict=False))
+        return [dict(zip(("line", "column", "value", "reason"), problem_cells(error),
+                         strict=True))
                 for error in obj.errors_preview or []]
 
     def get_errors_url(self, obj) -> str | None:

@@ -11,10 +11,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..formats import DATASETS, DELIMITER_CANDIDATES, Column
+from ..formats import (
+    BLANKS,
+    DATASETS,
+    DATE_PATTERNS,
+    DECIMAL_PATTERN,
+    DELIMITER_CANDIDATES,
+    INT_PATTERN,
+    Column,
+)
 
 SNIFF_BYTES = 64 * 1024
 ENCODING_ERROR = -1  # Record.field_count of a line that is not valid text
@@ -51,9 +60,11 @@ def is_wide(encoding: str) -> bool:
 class HeaderError(Exception):
     """The header line cannot be used; ``errors`` lists why (line 1)."""
 
-    def __init__(self, errors: list[tuple[str, str, str]]):
+    def __init__(self, errors: list[tuple[str, str, str]],
+                 summary: str = "The header line cannot be used"):
         super().__init__("; ".join(f"{c}: {r}" for c, _, r in errors))
         self.errors = errors  # (column, value, reason)
+        self.summary = summary  # the job's message, before "; nothing was loaded."
 
 
 @dataclass
@@ -126,6 +137,31 @@ def map_header(dataset: str, names: list[str]) -> list[Column]:
     return ordered
 
 
+# Shapes only values have: a first line with several of them and no column name is a
+# data row, the header forgotten (one clear error instead of one per field).
+_VALUE_SHAPES = [re.compile(p) for p in (*DATE_PATTERNS.values(), INT_PATTERN,
+                                          DECIMAL_PATTERN)]
+
+
+def missing_header(dataset: str, names: list[str], line: str,
+                   delimiter: str) -> HeaderError | None:
+    """The error for a first line that is data rather than a header, or None."""
+    known = {_norm(c.header) for c in DATASETS[dataset]} | {_norm(c.name) for c in
+                                                           DATASETS[dataset]}
+    if any(_norm(name) in known for name in names):
+        return None
+    values = sum(any(p.match(n.strip(BLANKS)) for p in _VALUE_SHAPES) for n in names)
+    if values < 2:
+        return None  # some other file's header: the per-column errors say more
+    expected = delimiter.join(c.header for c in DATASETS[dataset])
+    return HeaderError(
+        [("", line[:QUOTE_CHARS],
+          "looks like a data row, not a header: the header line seems to be missing. "
+          f"The first line must name the {len(DATASETS[dataset])} columns of the "
+          f"{dataset} file, in any order: {expected}")],
+        summary="The header line seems to be missing (line 1 is data)")
+
+
 def _norm(name: str) -> str:
     return name.strip().strip('"').strip().lower()
 
@@ -146,6 +182,8 @@ class Source:
         header = header.lstrip("\ufeff")
         self.delimiter = delimiter or detect_delimiter(header, dataset)
         names = next(csv.reader([header], delimiter=self.delimiter))
+        if error := missing_header(dataset, names, header, self.delimiter):
+            raise error
         self.columns = map_header(dataset, names)
 
     def _numbered_lines(self) -> Iterator[tuple[int, str, bool]]:

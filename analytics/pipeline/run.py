@@ -27,6 +27,8 @@ from .staging import Staging, staging_for
 log = logging.getLogger(__name__)
 PREVIEW_ERRORS = 50
 STAGE_SHARE = 80  # percent of the progress bar spent reading the file
+NO_DATA_ROWS = ("The file has a header line but no data rows (blank lines do not count); "
+                "nothing was loaded.")
 LOCK_KEY = 731_001  # advisory-lock namespace for running import jobs
 # Worth a retry: the database went away.  PostgreSQL staging runs on a psycopg
 # connection of its own, whose errors are psycopg's rather than Django's.
@@ -99,14 +101,20 @@ class JobRun:
             except (HeaderError, LookupError) as exc:
                 errors = exc.errors if isinstance(exc, HeaderError) else [
                     ("", job.encoding, f"is not an encoding Python knows ({exc})")]
+                summary = getattr(exc, "summary", "The header line cannot be used")
                 self._fail_with([(1, c, v, r) for c, v, r in errors],
-                                "The header line cannot be used; nothing was loaded.")
+                                f"{summary}; nothing was loaded.")
                 return False
             job.encoding, job.delimiter = source.encoding, source.delimiter
             self.staging = staging_for(job, self.tz)
             size = max(job.size, 1)
             job.rows_total = self.staging.stage(
                 source, lambda: self.progress(source.bytes_read * STAGE_SHARE // size))
+        if job.rows_total == 0:
+            # Succeeding with "Loaded 0 of 0 rows" hid a wrong export; a replace would
+            # even have swapped the earlier rows for nothing.
+            self._finish(ImportJob.Status.FAILED, NO_DATA_ROWS)
+            return False
         return True
 
     def load(self) -> bool:
@@ -165,6 +173,8 @@ class JobRun:
         if status == ImportJob.Status.SUCCEEDED:
             job.progress = 100
         job.save()
+        if self.on_progress:  # the last word: a bar at 100 %, or the failure
+            self.on_progress(job)
 
 
 def claim(job_id: int) -> ImportJob | None:

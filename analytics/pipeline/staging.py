@@ -148,7 +148,7 @@ class PostgresStaging(Staging):
         """Why each row the load left out is bad; run only when some were."""
         width = len(self.columns)
         values = ", ".join(
-            f"({i}, {rules._lit(c.header)}, left(s.{c.name}, 200), "
+            f"({i}, {rules._lit(c.header)}, coalesce(left(s.{c.name}, 200), ''), "
             f"{rules.sql_reason(c, f's.{c.name}')})" for i, c in enumerate(self.columns))
         encoding = rules._lit(f"is not valid {self.job.encoding or 'UTF-8'} text")
         with self.cursor() as cursor:
@@ -158,8 +158,8 @@ class PostgresStaging(Staging):
                 f"CROSS JOIN LATERAL (VALUES {values}) AS e(position, col, val, reason) "
                 f"WHERE s.width = {width} AND ({self.valid_sql()}) IS NOT TRUE "
                 f"AND e.reason IS NOT NULL "
-                f"UNION ALL SELECT line_no, -1, NULL, NULL, CASE WHEN width = {ENCODING_ERROR} "
-                f"THEN {encoding} ELSE 'has ' || width || ' columns; expected {width}' END "
+                f"UNION ALL SELECT line_no, -1, '', '', CASE WHEN width = {ENCODING_ERROR} "
+                f"THEN {encoding} ELSE 'has ' || width || ' fields; expected {width}' END "
                 f"FROM {self.stg} WHERE width <> {width}")
 
     def select_values(self) -> dict[str, str]:
@@ -212,8 +212,8 @@ class PortableStaging(Staging):
             total += 1
             if record.field_count != width:
                 reason = (encoding if record.field_count == ENCODING_ERROR
-                          else f"has {record.field_count} columns; expected {width}")
-                errors.append((record.line_no, -1, None, None, reason))
+                          else f"has {record.field_count} fields; expected {width}")
+                errors.append((record.line_no, -1, "", "", reason))
             else:
                 values, bad = [record.line_no], False
                 for name, raw in zip(order, record.fields(delimiter), strict=True):

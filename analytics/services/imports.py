@@ -7,6 +7,7 @@ batch, so their clients are numbered together as the predecessor did.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from datetime import timedelta
 
@@ -86,12 +87,28 @@ def upload_problem(upload, encoding: str = "") -> str | None:
     """
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
+    if is_blank(head, encoding) and upload.size <= len(head):
+        # Refused here, before a job exists, so every door answers alike (the API
+        # and admin used to refuse it, the command made a failed job of it).
+        return ("The file is empty: a BI file starts with a header line naming its "
+                "columns, followed by the data rows.")
     if is_wide(encoding or detect_encoding(head)):  # UTF-16/32 text is full of NULs
         return None
     if b"\x00" in head:
         return ("This is not a CSV text file (it holds binary data, as spreadsheets, "
                 "archives and images do). Save it as CSV and upload that.")
     return None
+
+
+def is_blank(head: bytes, encoding: str = "") -> bool:
+    """True for bytes that hold no text but byte-order marks and line breaks or spaces."""
+    wide = is_wide(encoding or detect_encoding(head))
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE,
+                codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    return not head.strip(b" \t\r\n" + (b"\x00" if wide else b""))
 
 
 def import_jobs_enqueue(job_ids: list[int]) -> None:

@@ -66,7 +66,7 @@ def test_a_client_code_in_both_files_yields_one_client(workspace):
 
 BAD_ROWS = [
     # (row, column header, reason fragment)
-    (sale()[:-1], "", "has 12 columns; expected 13"),
+    (sale()[:-1], "", "has 12 fields; expected 13"),
     (sale(sale_date="13/31/2024"), "data", "not a real calendar date"),
     (sale(sale_date="2024-02-30"), "data", "not a real calendar date"),
     (sale(sale_date="yesterday"), "data", "is not a date"),
@@ -188,9 +188,10 @@ def test_a_header_that_does_not_fit_fails_on_line_one(workspace):
     assert ("1", "giro_sku_cliente", "is missing from the header") in reasons
 
 
-def test_a_header_only_file_succeeds_with_nothing_to_load(workspace):
+def test_a_header_only_file_fails_saying_it_has_no_data_rows(workspace):
     job = run_one(workspace, "inventory", csv_file("inventory", []))
-    assert job.status == S.SUCCEEDED and job.rows_total == 0 and job.progress == 100
+    assert job.status == S.FAILED and job.rows_total == 0
+    assert "no data rows" in job.message
 
 
 def test_inventory_rows_load_with_their_types(workspace):

@@ -171,11 +171,11 @@ def test_a_header_error_report_defuses_formulas_and_is_bounded(workspace):
 
 # --- file shapes --------------------------------------------------------------------------
 
-def test_a_header_followed_only_by_blank_and_delimiter_only_lines_loads_nothing(workspace):
+def test_a_header_followed_only_by_blank_and_delimiter_only_lines_has_no_data_rows(workspace):
     content = (header_line("sales") + "\n\n   \n" + "|" * 12 + "\n\r\n").encode()
     job = run_one(workspace, "sales", raw_file(content))
-    assert job.status == S.SUCCEEDED, job.errors_preview
-    assert (job.rows_total, job.rows_imported, job.progress) == (0, 0, 100)
+    assert job.status == S.FAILED and "no data rows" in job.message, job.errors_preview
+    assert (job.rows_total, job.rows_imported, job.error_count) == (0, 0, 0)
 
 
 def test_bom_and_crlf(workspace):
@@ -233,7 +233,7 @@ def test_a_trailing_delimiter_is_a_column_count_error(workspace):
     rows = [sale(batch="A"), [*sale(batch="B"), ""]]
     job = run_one(workspace, "sales", raw_file(sales_bytes(rows)))
     assert job.status == S.FAILED
-    assert report_rows(job)[1:] == [["3", "", "", "has 14 columns; expected 13"]]
+    assert report_rows(job)[1:] == [["3", "", "", "has 14 fields; expected 13"]]
 
 
 def test_a_header_with_spaces_and_quotes_is_understood(workspace):

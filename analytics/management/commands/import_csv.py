@@ -1,6 +1,5 @@
 """Import BI files through the same pipeline the admin and the API use."""
 
-import sys
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -8,6 +7,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.models import ImportJob
+from analytics.pipeline.outcome import problem_cells, problem_text, shown_progress
 from analytics.pipeline.run import run_jobs
 from analytics.services.imports import import_jobs_create, import_jobs_enqueue
 from workspaces.models import Workspace
@@ -64,8 +64,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued import job(s) {', '.join(map(str, pending))}.")
             return
         if pending:
+            self._shown: dict[int, int] = {}
             run_jobs(pending, on_progress=self._draw)
-            sys.stderr.write("\n") if sys.stderr.isatty() else None
         failed = False
         for job in jobs:
             job.refresh_from_db()
@@ -73,8 +73,8 @@ class Command(BaseCommand):
                      ImportJob.Status.DUPLICATE: self.style.WARNING}.get(job.status,
                                                                          self.style.ERROR)
             self.stdout.write(style(f"#{job.pk} {job.dataset} {job.status}: {job.message}"))
-            for line, column, value, reason in job.errors_preview[:10]:
-                self.stdout.write(f"  line {line} {column or '(row)'}: {value!r} {reason}")
+            for error in job.errors_preview[:10]:
+                self.stdout.write("  " + problem_text(*problem_cells(error)))
             if job.error_report:
                 self.stdout.write(f"  full error report: {job.error_report.path}")
             failed |= job.status == ImportJob.Status.FAILED
@@ -82,9 +82,24 @@ class Command(BaseCommand):
             raise CommandError("Import failed; nothing from the failed file was loaded.")
 
     def _draw(self, job: ImportJob) -> None:
-        filled = BAR_WIDTH * job.progress // 100
+        """A bar on stderr: redrawn in place on a terminal; in a log (not a TTY), a line
+        per 20 % step crossed, the last at 100 %.  A failed job gets no bar, only the
+        word (its reason follows on stdout)."""
+        tty = self.stderr.isatty()
+        label = f"{job.dataset} #{job.pk}"
+        percent = shown_progress(job)
+        if percent is None:
+            text = f"[{'failed':^{BAR_WIDTH}}] {label}"
+            # On a terminal the line overwrites the bar: pad it to the bar's length.
+            text = f"\r{text:<{BAR_WIDTH + 8 + len(label)}}" if tty else text
+            self.stderr.write(text, style_func=self.style.ERROR, ending="\n")
+            return
+        last = self._shown.get(job.pk, -1)
+        if not tty and percent // 20 <= last // 20:
+            return
+        self._shown[job.pk] = percent
+        filled = BAR_WIDTH * percent // 100
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        end = "\r" if sys.stderr.isatty() else "\n"
-        if sys.stderr.isatty() or job.progress % 20 == 0:
-            sys.stderr.write(f"[{bar}] {job.progress:3d}% {job.dataset} #{job.pk}{end}")
-            sys.stderr.flush()
+        end = "\n" if not tty or job.is_finished else "\r"
+        self.stderr.write(f"[{bar}] {percent:3d}% {label}", style_func=str, ending=end)
+        self.stderr.flush()
