@@ -9,6 +9,7 @@
 from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import path
@@ -87,6 +88,9 @@ class BaseModelAdmin(admin.ModelAdmin):
         queryset = super().get_field_queryset(db, db_field, request)
         if queryset is None:
             queryset = db_field.remote_field.model._default_manager.using(db).all()
+        if queryset.model is Permission:
+            # A permission's name shows its content type: one query per choice without the join.
+            queryset = queryset.select_related("content_type")
         principal = tenancy.principal_for(request)
         if db_field.name == "workspace" and tenancy.is_scoped(self.model):
             # Offer only workspaces where this role may create such rows.
