@@ -38,6 +38,13 @@ class LoginSerializer(serializers.Serializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown once.")
     expiry = serializers.DateTimeField()
+    scope = serializers.ChoiceField(
+        choices=["full", "enrolment"],
+        help_text="`enrolment`: a staff account without two-factor authentication (while it "
+                  "is required) may only use `POST /auth/2fa/totp/`, `POST /auth/2fa/totp/"
+                  "confirm/`, `GET /auth/me/` and `POST /auth/logout/`; anything else answers "
+                  "403 `two_factor_enrolment_required`. Confirming a device with this token "
+                  "makes it a `full` one.")
     user = ProfileSerializer()
 
 
@@ -89,7 +96,7 @@ class SessionSerializer(BaseModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "token_key", "user", "created", "expiry", "last_used_at", "ip_address",
-                  "user_agent", "current"]
+                  "user_agent", "otp_verified", "current"]
         read_only_fields = fields
 
     def get_current(self, token) -> bool:

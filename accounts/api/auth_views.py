@@ -8,14 +8,16 @@ import math
 
 from django.contrib.auth import logout as session_logout
 from django.utils import timezone
+from django_otp import login as otp_login
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import session_verified
 from accounts.models import LoginAttempt
 from accounts.queries import users_with_two_factor_state
-from accounts.services import email_flows, otp, signin, tokens
+from accounts.services import email_flows, otp, signin, tokens, two_factor
 from core.api.errors import ApiError
 from core.api.permissions import UserCredentialsRequired
 
@@ -46,9 +48,13 @@ def _profile(user):
     return s.ProfileSerializer(users_with_two_factor_state().get(pk=user.pk)).data
 
 
-def _token_response(user, request):
-    token, raw = tokens.token_issue(user=user, request=request)
-    return {"token": raw, "expiry": token.expiry, "user": _profile(user)}
+def _token_response(user, request, *, otp_verified: bool):
+    token, raw = tokens.token_issue(user=user, request=request, otp_verified=otp_verified)
+    state = two_factor.second_factor_state(user, verified=otp_verified)
+    return {"token": raw, "expiry": token.expiry,
+            "scope": "enrolment" if state is two_factor.SecondFactor.ENROLMENT_REQUIRED
+            else "full",
+            "user": _profile(user)}
 
 
 class _PublicAuthView(APIView):
@@ -101,7 +107,10 @@ class LoginView(_PublicAuthView):
             user = signin.check_password_step(request=request, email=data["email"],
                                               password=data["password"],
                                               channel=LoginAttempt.Channel.API)
-            if otp.has_two_factor(user):
+            # A device means a code, always; staff without one get an enrolment-only
+            # token (scope "enrolment") under REQUIRE_STAFF_2FA: see two_factor.
+            verified = two_factor.has_device(user)
+            if verified:
                 code = data.get("otp_code")
                 if not code:
                     signin.record_attempt(request=request, email=user.email, user=user,
@@ -114,7 +123,7 @@ class LoginView(_PublicAuthView):
             signin.complete_sign_in(request=request, user=user, channel=LoginAttempt.Channel.API)
         except signin.SignInError as exc:
             raise _sign_in_error(exc) from exc
-        return Response(_token_response(user, request))
+        return Response(_token_response(user, request, otp_verified=verified))
 
 
 class _TokenView(APIView):
@@ -125,7 +134,10 @@ class RefreshView(_TokenView):
     @extend_schema(request=None, responses={200: s.TokenSerializer},
                    summary="Exchange the current token for a new one")
     def post(self, request):
-        body = _token_response(request.user, request)
+        # A refreshed token is as verified as the sign-in that asks for it.
+        verified = request.auth.otp_verified if request.auth is not None \
+            else session_verified(request.user)
+        body = _token_response(request.user, request, otp_verified=verified)
         if request.auth is not None:
             tokens.token_revoke(token=request.auth)
         return Response(body)
@@ -230,6 +242,13 @@ class TotpConfirmView(_TokenView):
             codes = otp.totp_confirm(user=request.user, code=data["code"])
         except otp.TwoFactorError as exc:
             raise _two_factor_error(exc) from exc
+        # A first code proves the second factor: this sign-in is verified from now on,
+        # as the admin's enrolment page does for its session (an enrolment-only token
+        # becomes a full one; other, older tokens stay unverified).
+        if request.auth is not None:
+            tokens.token_mark_verified(token=request.auth)
+        else:
+            otp_login(request._request, otp.confirmed_totp_device(request.user))
         return Response({"backup_codes": codes})
 
 

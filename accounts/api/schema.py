@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from core.api.schema import SessionScheme as CoreSessionScheme
+
 
 class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.TokenAuthentication"
@@ -14,3 +16,9 @@ class TokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <token>` from `POST /api/v1/auth/login/`.",
         }
+
+
+class SessionScheme(CoreSessionScheme):
+    """The API's session class (held to the second-factor rule) documented like core's."""
+
+    target_class = "accounts.authentication.SessionAuthentication"

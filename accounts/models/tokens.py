@@ -26,6 +26,12 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    otp_verified = models.BooleanField(
+        default=False,
+        help_text="Issued against a two-factor code, or upgraded by confirming a device with "
+                  "it. Accounts that need a second factor can do nothing else with an "
+                  "unverified token (accounts.services.two_factor).",
+    )
 
     objects = AuthTokenManager()
 

@@ -6,14 +6,24 @@ from accounts.models import ApiToken, User
 from core.net import client_ip
 
 
-def token_issue(*, user: User, request=None) -> tuple[ApiToken, str]:
-    """A new token for ``user``; the raw value is returned once and never stored."""
+def token_issue(*, user: User, request=None, otp_verified: bool = False) -> tuple[ApiToken, str]:
+    """A new token for ``user``; the raw value is returned once and never stored.
+
+    ``otp_verified`` says the sign-in behind it passed a second factor; the
+    two-factor rule reads it on every request made with the token.
+    """
     meta = getattr(request, "META", {}) if request is not None else {}
     return ApiToken.objects.create(
-        user=user,
+        user=user, otp_verified=otp_verified,
         ip_address=client_ip(request) if request is not None else None,
         user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
     )
+
+
+def token_mark_verified(*, token: ApiToken) -> None:
+    """Upgrade a token whose holder just proved a second factor (confirmed a device with it)."""
+    ApiToken.objects.filter(pk=token.pk).update(otp_verified=True)
+    token.otp_verified = True
 
 
 def token_revoke(*, token: ApiToken) -> None:

@@ -211,7 +211,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
         "workspaces.authentication.ApiKeyAuthentication",
-        "core.api.authentication.SessionAuthentication",
+        # Holds sessions to the second-factor rule (accounts.services.two_factor);
+        # needs django_otp's OTPMiddleware after AuthenticationMiddleware.
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
     "DEFAULT_RENDERER_CLASSES": [

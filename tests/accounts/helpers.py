@@ -24,3 +24,20 @@ def token_client(token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+def verified_session_client(user, device=None) -> APIClient:
+    """A session client signed in as if through the admin with a code (django-otp verified).
+
+    ``force_login`` alone is a password-only session: the two-factor rule refuses it
+    on the API for anyone who has a device (or is staff under REQUIRE_STAFF_2FA).
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = device or confirmed_device(user)
+    client = APIClient()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
