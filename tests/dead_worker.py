@@ -22,6 +22,7 @@ from datetime import datetime
 import pytest
 from django.db import connection
 from django.utils import timezone
+from kombu import pools
 
 from config.celery_app import app
 
@@ -104,6 +105,7 @@ def redis_workers(monkeypatch, settings):
                "task_default_queue": queue, "broker_transport_options": {}}
     saved = {key: app.conf[key] for key in changes}
     app.conf.update(changes)
+    _forget_routing()
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     workers = Workers(queue, broker_url, settings.MEDIA_ROOT)
@@ -118,7 +120,17 @@ def redis_workers(monkeypatch, settings):
                 channel.client.hdel(channel.unacked_key, tag)
                 channel.client.zrem(channel.unacked_index_key, tag)
     app.pool.force_close_all()
+    # kombu keeps a producer pool per broker URL: one holding this closed pool would be
+    # handed to the next test that sends to the same Redis.
+    pools.reset()
     app.conf.update(saved)
+    _forget_routing()
+
+
+def _forget_routing() -> None:
+    """Celery caches the default queue and the routes it derives from settings."""
+    for name in ("default_queue", "queues", "router"):
+        app.amqp.__dict__.pop(name, None)
 
 
 def wait_for(what: str, check, timeout: float = 60, process: subprocess.Popen | None = None):
