@@ -1,11 +1,16 @@
 """Business-intelligence data: the client master, inventory snapshots and sales.
 
 Field names are English; the predecessor's CSV headers map onto them in
-``analytics.formats`` (one place).  Dates are calendar dates: the source files
-carry dates, reports group by day and month, and a date cannot fall into a
-daylight-saving gap.  Inventory and sales rows are written only by the import
-pipeline, so they are append-only here.
+``analytics.formats`` (one place).  Reports group by a local calendar date
+(``snapshot_date``, ``sale_date``), which cannot fall into a daylight-saving
+gap; when the source gave a time of day too, the row keeps it beside the date
+(``source_timestamp``), so nothing in the file is lost.  Inventory and sales
+rows are written only by the import pipeline, so they are append-only here.
 """
+
+from datetime import datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -94,6 +99,10 @@ class ImportJob(WorkspaceScoped, TimestampedModel):
                                         help_text="Last sign of life from the worker.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    source_time_zone = models.CharField(
+        max_length=64, blank=True,
+        help_text="The zone the file's times of day were read in (the workspace's source "
+                  "zone when the import ran); its rows' source_timestamp is shown in it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
 
@@ -121,10 +130,50 @@ class ImportJob(WorkspaceScoped, TimestampedModel):
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
 
 
-class InventoryRecord(WorkspaceScoped):
-    """One inventory line of a snapshot (the predecessor's `estoque`)."""
+class ImportedRecord(WorkspaceScoped):
+    """What every row loaded from a BI file carries: its workspace, its import, its moment.
+
+    ``date_field`` names the local calendar date the reports group by.
+    ``source_timestamp`` is the file's ``data`` value when it had a time of day,
+    as an instant read in the source zone (``ImportJob.source_time_zone``); it
+    is null when the file gave a date only, and the date is then exactly the
+    file's value.
+    """
 
     append_only = True
+    date_field: ClassVar[str]
+
+    # Only the pipeline writes these rows, with one workspace and one job per
+    # load, so a database constraint on either would re-check the same parent
+    # a million times per import; Django still cascades and protects.  Neither
+    # has an index of its own: the (workspace, date) index serves workspace
+    # lookups, and replacing an import scans once.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
+                                  related_name="+", db_index=False, db_constraint=False)
+    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
+                                   db_index=False, db_constraint=False)
+    source_timestamp = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The source's date and time (the predecessor's data TIMESTAMP), read in "
+                  "the import's source time zone; null when the file gave a date only.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def source_local(self) -> datetime | None:
+        """``source_timestamp`` on the clock of the zone it was read in: the file's value."""
+        if self.source_timestamp is None:
+            return None
+        zone = (self.import_job.source_time_zone if self.import_job_id else "") \
+            or settings.BI_SOURCE_TIME_ZONE
+        return self.source_timestamp.astimezone(ZoneInfo(zone))
+
+
+class InventoryRecord(ImportedRecord):
+    """One inventory line of a snapshot (the predecessor's `estoque`)."""
+
+    date_field = "snapshot_date"
 
     snapshot_date = models.DateField()
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="inventory")
@@ -139,16 +188,6 @@ class InventoryRecord(WorkspaceScoped):
     stock_tonnes = models.DecimalField(max_digits=14, decimal_places=3,
                                        help_text="Total stock in metric tons.")
     sku = models.CharField(max_length=50)
-    # Only the pipeline writes these rows, with one workspace and one job per
-    # load, so a database constraint on either would re-check the same parent
-    # a million times per import; Django still cascades and protects.  Neither
-    # has an index of its own: the (workspace, date) index serves workspace
-    # lookups, and replacing an import scans once.
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
-                                  related_name="+", db_index=False, db_constraint=False)
-    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="inventory_rows", db_index=False,
-                                   db_constraint=False)
 
     class Meta:
         ordering = ("-snapshot_date", "id")
@@ -163,10 +202,10 @@ class InventoryRecord(WorkspaceScoped):
         return f"{self.sku} {self.stock_tonnes} t on {self.snapshot_date}"
 
 
-class SaleRecord(WorkspaceScoped):
+class SaleRecord(ImportedRecord):
     """One invoiced shipment (the predecessor's `faturamento`)."""
 
-    append_only = True
+    date_field = "sale_date"
 
     sale_date = models.DateField()
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sales")
@@ -184,12 +223,6 @@ class SaleRecord(WorkspaceScoped):
                                               help_text="giro_sku_cliente: SKU turnover "
                                                         "for the client.")
     sku = models.CharField(max_length=50)
-    # See InventoryRecord.
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
-                                  related_name="+", db_index=False, db_constraint=False)
-    import_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="sale_rows", db_index=False,
-                                   db_constraint=False)
 
     class Meta:
         ordering = ("-sale_date", "id")

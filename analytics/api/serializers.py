@@ -1,4 +1,8 @@
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,21 +17,45 @@ class ClientSerializer(BaseModelSerializer):
         fields = ["id", "workspace", "code", "name", "created_at", "updated_at"]
 
 
-class InventoryRecordSerializer(BaseModelSerializer):
+class ImportedRecordSerializer(BaseModelSerializer):
+    """Rows loaded from a file; ``source_timestamp`` reads back as the file gave it."""
+
+    source_timestamp = serializers.SerializerMethodField(
+        help_text="The file's date and time, on the clock of the zone it was read in "
+                  "(the import's `source_time_zone`, with its offset); null when the file "
+                  "gave a date only, which the date field then holds as given.")
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_source_timestamp(self, obj) -> str | None:
+        if obj.source_timestamp is None:
+            return None
+        return obj.source_timestamp.astimezone(self._zone(obj.import_job_id)).isoformat()
+
+    def _zone(self, job_id: int | None) -> ZoneInfo:
+        # One lookup per import on a page, not per row (a page is one or two imports).
+        zones = self.__dict__.setdefault("_zones", {})
+        if job_id not in zones:
+            name = (m.ImportJob.objects.filter(pk=job_id)
+                    .values_list("source_time_zone", flat=True).first() if job_id else "")
+            zones[job_id] = ZoneInfo(name or settings.BI_SOURCE_TIME_ZONE)
+        return zones[job_id]
+
+
+class InventoryRecordSerializer(ImportedRecordSerializer):
     class Meta:
         model = m.InventoryRecord
-        fields = ["id", "workspace", "snapshot_date", "client", "centre", "material_type",
-                  "origin", "product_code", "batch", "days_in_stock", "product",
-                  "product_group", "stock_tonnes", "sku", "import_job"]
+        fields = ["id", "workspace", "snapshot_date", "source_timestamp", "client", "centre",
+                  "material_type", "origin", "product_code", "batch", "days_in_stock",
+                  "product", "product_group", "stock_tonnes", "sku", "import_job"]
         read_only_fields = ["import_job"]
 
 
-class SaleRecordSerializer(BaseModelSerializer):
+class SaleRecordSerializer(ImportedRecordSerializer):
     class Meta:
         model = m.SaleRecord
-        fields = ["id", "workspace", "sale_date", "client", "batch", "origin", "product_group",
-                  "product", "product_code", "centre", "city", "state", "net_weight_tonnes",
-                  "sku_client_turnover", "sku", "import_job"]
+        fields = ["id", "workspace", "sale_date", "source_timestamp", "client", "batch",
+                  "origin", "product_group", "product", "product_code", "centre", "city",
+                  "state", "net_weight_tonnes", "sku_client_turnover", "sku", "import_job"]
         read_only_fields = ["import_job"]
 
 
@@ -68,13 +96,13 @@ class ImportJobSerializer(BaseModelSerializer):
                   "mode", "replaces", "skip_invalid", "delimiter", "encoding", "status",
                   "duplicate_of", "progress", "rows_total", "rows_imported", "rows_rejected",
                   "clients_created", "error_count", "errors_preview", "errors_url", "rows_url",
-                  "message", "attempts", "started_at", "finished_at", "created_by",
-                  "created_at", "updated_at"]
+                  "message", "attempts", "started_at", "finished_at", "source_time_zone",
+                  "created_by", "created_at", "updated_at"]
         read_only_fields = ["original_name", "size", "checksum", "status", "duplicate_of",
                             "rows_total", "rows_imported", "rows_rejected",
                             "clients_created", "error_count", "message", "attempts",
-                            "started_at", "finished_at", "created_by", "created_at",
-                            "updated_at"]
+                            "started_at", "finished_at", "source_time_zone", "created_by",
+                            "created_at", "updated_at"]
         extra_kwargs = {
             # A tab is a delimiter, not whitespace to trim.
             "delimiter": {"trim_whitespace": False},

@@ -9,7 +9,7 @@ give the same reasons, which the tests check on each database.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,6 @@ def too_large(column: Column) -> str:
 _DATE = {k: re.compile(p) for k, p in DATE_PATTERNS.items()}
 _INT = re.compile(INT_PATTERN)
 _DECIMAL = re.compile(DECIMAL_PATTERN)
-_OFFSET_SQL = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
 # --- Python (row by row) ------------------------------------------------------------------
@@ -88,18 +87,53 @@ def _parse_date(value: str, tz: ZoneInfo):
     return day, None
 
 
+def source_moment(raw: str | None, tz: ZoneInfo) -> datetime | None:
+    """The instant of a valid date value that has a time of day; None for a date only.
+
+    A value without an offset is a wall-clock time in the source zone ``tz``,
+    read as PostgreSQL's ``AT TIME ZONE`` reads it, so both databases agree.
+    """
+    value = (raw or "").strip(BLANKS)
+    if not _DATE["timestamp"].match(value):
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else wall_clock(moment, tz)
+
+
+def wall_clock(naive: datetime, tz: ZoneInfo) -> datetime:
+    """``naive`` on the clocks of ``tz``, with daylight-saving changes decided.
+
+    A time the clocks skipped (spring forward: 2018-11-04 00:30 in Sao Paulo)
+    takes the offset in force before the change, so it becomes the instant the
+    clocks showed as 01:30; a time they showed twice (fall back) is the later,
+    standard-time one.  That is PostgreSQL's rule for ``timestamp AT TIME
+    ZONE``; Python's ``fold`` alone picks the earlier one.
+    """
+    earlier, later = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    # Repeated times survive a round trip through UTC; skipped ones do not.
+    repeated = later.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive
+    return later if repeated else earlier
+
+
 # --- PostgreSQL (set-based) ---------------------------------------------------------------
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _trim(field: str) -> str:
-    """The field trimmed as ``parse`` trims it (btrim alone removes only spaces)."""
-    return f"btrim({field}, {_lit(BLANKS)})"
+def _trim(field: str, tidy: bool = False) -> str:
+    """The field trimmed as ``parse`` trims it (btrim alone removes only spaces).
+
+    ``tidy``: the stager saw no blank at either end of any field of the row, so the
+    field is its own trimmed value; btrim with multi-byte blanks costs more than
+    any check on the value, and the typed values would need it some 30 times a row.
+    """
+    return field if tidy else f"btrim({field}, {_lit(BLANKS)})"
 
 
-def sql_valid(columns, alias: str) -> str:
+def sql_valid(columns, alias: str, tidy: bool = False) -> str:
     """True for a staged row whose every field is valid.
 
     Each field is first tried against a cheap test that only valid values
@@ -107,20 +141,24 @@ def sql_valid(columns, alias: str) -> str:
     what that test does not settle.  A NULL field makes the whole row not true.
     """
     return " AND ".join(
-        f"({_sql_quick(c, f'{alias}.{c.name}')} OR "
+        f"({_sql_quick(c, f'{alias}.{c.name}', tidy)} OR "
         f"({sql_reason(c, f'{alias}.{c.name}')}) IS NULL)" for c in columns)
 
 
-def _sql_quick(column: Column, field: str) -> str:
+def _sql_quick(column: Column, field: str, tidy: bool = False) -> str:
     if column.kind == "text":
-        return f"char_length({_trim(field)}) BETWEEN 1 AND {column.max_length}"
+        return f"char_length({_trim(field, tidy)}) BETWEEN 1 AND {column.max_length}"
     if column.kind == "int":
         return f"{field} ~ {_lit(INT_PATTERN)}"
     if column.kind == "decimal":
         # One digit short of the limit: rounding cannot carry it past the column.
         sign = "" if column.non_negative else "-?"
         return f"{field} ~ '^{sign}[0-9]{{1,{column.integer_digits - 1}}}([.,][0-9]+)?$'"
-    return f"{field} IN {_REAL_DAYS}"
+    # A date, or a date and a time of day to the second (the predecessor's TIMESTAMP):
+    # hash lookups, where a regular expression would cost more than the rest of the row.
+    return (f"({field} IN {_REAL_DAYS} OR (left({field}, 10) IN {_REAL_DAYS} AND "
+            f"substr({field}, 11, 6) IN {_REAL_MINUTES} AND (char_length({field}) = 16 OR "
+            f"substr({field}, 17) IN {_REAL_SECONDS})))")
 
 
 def sql_reason(column: Column, field: str) -> str:
@@ -159,6 +197,19 @@ _REAL_DAYS = (f"(SELECT to_char(d, 'YYYY-MM-DD') FROM generate_series("
               f"'{YEARS[0]}-01-01'::date, '{YEARS[1]}-12-31'::date, '1 day') AS d)")
 
 
+# A time of day after a date's ' ' or 'T', as text: hours and minutes, then seconds.
+_REAL_MINUTES = ("(SELECT x.sep || to_char(t, 'HH24:MI') FROM generate_series("
+                 "'2000-01-01'::timestamp, '2000-01-01 23:59'::timestamp, '1 minute') AS t "
+                 "CROSS JOIN (VALUES (' '), ('T')) AS x(sep))")
+_REAL_SECONDS = "(SELECT ':' || to_char(n, 'FM00') FROM generate_series(0, 59) AS n)"
+
+
+def _sql_has_offset(v: str) -> str:
+    """For a valid timestamp: does it end in Z or an offset?  After the minutes
+    (character 17 on) a plain one has only digits, ':' and '.'."""
+    return f"(translate(substr({v}, 17), '0123456789:.', '') <> '')"
+
+
 def _sql_calendar_ok(v: str) -> str:
     """A real day, and a timestamp's clock within range (shape already checked)."""
     br = f"({v} ~ {_lit(DATE_PATTERNS['br'])})"
@@ -170,17 +221,31 @@ def _sql_calendar_ok(v: str) -> str:
     return f"({iso_day} IN {_REAL_DAYS} AND {clock})"
 
 
-def sql_value(column: Column, field: str) -> str:
+def sql_value(column: Column, field: str, tidy: bool = False) -> str:
     """The typed value of a valid staging field; ``%(tz)s`` is the source time zone."""
-    v = _trim(field)
+    v = _trim(field, tidy)
     if column.kind == "text":
         return v
     if column.kind == "int":  # guarded: join keys are computed before rows are filtered
         return f"(CASE WHEN {v} ~ {_lit(INT_PATTERN)} THEN {v}::integer END)"
     if column.kind == "decimal":
         return f"translate({v}, ',', '.')::numeric({column.digits[0]}, {column.digits[1]})"
-    return (f"(CASE WHEN {v} ~ {_lit(DATE_PATTERNS['iso'])} THEN {v}::date "
-            f"WHEN {v} ~ {_lit(DATE_PATTERNS['br'])} THEN to_date({v}, 'DD/MM/YYYY') "
-            f"WHEN {v} ~ {_lit(_OFFSET_SQL)} "
+    # Valid values only: ten characters are a date (ISO or DD/MM/YYYY), longer ones a
+    # timestamp, whose local date is its own unless an offset places it elsewhere.
+    return (f"(CASE WHEN char_length({v}) = 10 THEN (CASE WHEN substr({v}, 3, 1) = '/' "
+            f"THEN to_date({v}, 'DD/MM/YYYY') ELSE {v}::date END) "
+            f"WHEN {_sql_has_offset(v)} "
             f"THEN (replace({v}, 'Z', '+00:00')::timestamptz AT TIME ZONE %(tz)s)::date "
             f"ELSE left({v}, 10)::date END)")
+
+
+def sql_moment(field: str, tidy: bool = False) -> str:
+    """``source_moment`` in SQL: a valid date field's instant, or NULL for a date only.
+
+    ``timestamp AT TIME ZONE`` settles daylight-saving gaps and repeats as
+    ``wall_clock`` documents.
+    """
+    v = _trim(field, tidy)
+    return (f"(CASE WHEN char_length({v}) <= 10 THEN NULL "
+            f"WHEN {_sql_has_offset(v)} THEN replace({v}, 'Z', '+00:00')::timestamptz "
+            f"ELSE {v}::timestamp AT TIME ZONE %(tz)s END)")
