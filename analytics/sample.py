@@ -1,12 +1,14 @@
 """Realistic sample files in the predecessor's exact format (steel products, Brazil).
 
 Rows are written as they are generated, so memory stays flat at any size.
-Deterministic for a given seed.
+Deterministic for a given seed.  ``timestamps=True`` writes ``data`` as the
+predecessor's ``TIMESTAMP`` columns export it (``2024-01-01 00:01:05``), the
+shape of real extracts; the default writes dates only.
 """
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from .formats import DELIMITER, PREDECESSOR_FILENAMES, header_line
@@ -47,20 +49,42 @@ def _sku(rng: random.Random, code: str) -> str:
     return f"{code}-{rng.choice(THICKNESSES)}X{rng.choice(WIDTHS)}"
 
 
+def _sku_pool(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """``count`` distinct (product code, SKU) pairs: one grade letter per extra lap."""
+    plain = [(p[0], f"{p[0]}-{t}X{w}") for p in PRODUCTS for t in THICKNESSES for w in WIDTHS]
+    pool = [(code, sku if lap == 0 else f"{sku}-{chr(64 + lap)}")
+            for lap in range(-(-count // len(plain))) for code, sku in plain]
+    return rng.sample(pool, count)
+
+
 def _batch(rng: random.Random, day: date) -> str:
     return f"L{day:%y%m}{rng.randrange(100000):05d}"
 
 
+def _when(rng: random.Random, day: date, timestamps: bool) -> str:
+    if not timestamps:
+        return day.isoformat()
+    # Invoices are issued round the clock by the source system, to the second.
+    return (datetime.combine(day, time()) + timedelta(seconds=rng.randrange(86400))).isoformat(" ")
+
+
 def generate(directory: Path, *, sales_rows: int, inventory_rows: int | None = None,
              clients: int | None = None, seed: int = 2024,
-             start: date = date(2024, 1, 1), days: int = 540) -> SampleFiles:
-    """Write both files into ``directory`` with the predecessor's file names."""
+             start: date = date(2024, 1, 1), days: int = 540, skus: int | None = None,
+             timestamps: bool = False) -> SampleFiles:
+    """Write both files into ``directory`` with the predecessor's file names.
+
+    ``skus``: how many distinct sales SKUs to draw from (default: every
+    product, thickness and width, 192).
+    """
     if sales_rows < 1:
         raise ValueError("sales_rows must be at least 1")
     inventory_rows = inventory_rows if inventory_rows is not None else max(1, sales_rows // 12)
     clients = clients or max(5, min(600, sales_rows // 30))
     rng = random.Random(seed)
     codes = sorted(rng.sample(range(1000, 99999), clients))
+    sku_pool = _sku_pool(rng, skus) if skus else None
+    products = {p[0]: p for p in PRODUCTS}
     directory.mkdir(parents=True, exist_ok=True)
     inventory = directory / PREDECESSOR_FILENAMES["inventory"]
     sales = directory / PREDECESSOR_FILENAMES["sales"]
@@ -75,7 +99,7 @@ def generate(directory: Path, *, sales_rows: int, inventory_rows: int | None = N
             code, product, group, _sales_group = rng.choice(PRODUCTS)
             age = int(rng.triangular(0, 400, 30))
             out.write(DELIMITER.join((
-                snapshot.isoformat(), str(client), rng.choice(CENTRES),
+                _when(rng, snapshot, timestamps), str(client), rng.choice(CENTRES),
                 rng.choice(MATERIAL_TYPES), rng.choice(INVENTORY_ORIGINS), code,
                 _batch(rng, snapshot - timedelta(days=age)), str(age), product, group,
                 f"{rng.uniform(0.5, 60):.3f}", _sku(rng, code),
@@ -86,12 +110,17 @@ def generate(directory: Path, *, sales_rows: int, inventory_rows: int | None = N
         for _ in range(sales_rows):
             client = rng.choice(codes)
             used.add(client)
-            code, product, _group, sales_group = rng.choice(PRODUCTS)
+            if sku_pool:
+                code, sku = rng.choice(sku_pool)
+                _code, product, _group, sales_group = products[code]
+            else:
+                code, product, _group, sales_group = rng.choice(PRODUCTS)
+                sku = _sku(rng, code)
             day = start + timedelta(days=rng.randrange(days))
             city, state = rng.choice(CITIES)
             out.write(DELIMITER.join((
-                day.isoformat(), str(client), _batch(rng, day), "PRG", sales_group, product,
-                code, rng.choice(CENTRES), city, state, f"{rng.uniform(0.2, 35):.3f}",
-                f"{rng.uniform(0.1, 12):.4f}", _sku(rng, code),
+                _when(rng, day, timestamps), str(client), _batch(rng, day), "PRG", sales_group,
+                product, code, rng.choice(CENTRES), city, state, f"{rng.uniform(0.2, 35):.3f}",
+                f"{rng.uniform(0.1, 12):.4f}", sku,
             )) + "\n")
     return SampleFiles(inventory, sales, inventory_rows, sales_rows, frozenset(used))
