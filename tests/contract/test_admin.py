@@ -5,6 +5,9 @@ to be covered: the pages open for a superuser, the changelist costs the same num
 of queries for 1 row as for 25, and staff of another workspace find nothing there.
 """
 
+import html
+import re
+
 import pytest
 from django.apps import apps
 from django.conf import settings
@@ -89,6 +92,27 @@ def test_the_changelist_costs_the_same_for_1_and_25_rows(model, root):
     many = _changelist_queries(root, model)
     # Exactly equal: any per-row query (an N+1) would add at least 24.
     assert many == one, f"{label(model)}: {one} queries for 1 row, {many} for 25"
+
+
+SEARCHES = ("abc", "12345678901234567890", "x' \"%_\\", "2024-13-45", "a" * 300)
+FILTERED = [model for model in MODELS
+            if model_admin(model).list_filter or model_admin(model).search_fields]
+
+
+@pytest.mark.parametrize("model", FILTERED, ids=label)
+def test_every_filter_choice_and_any_search_open_the_changelist(model, root):
+    make(model)
+    url = page(model, "changelist")
+    body = root.get(url).content.decode()
+    sidebar = body.split('id="changelist-filter"', 1)[-1] if model_admin(model).list_filter \
+        else ""
+    choices = {html.unescape(href) for href in re.findall(r'href="(\?[^"]*)"', sidebar)}
+    assert not model_admin(model).list_filter or choices
+    for query in choices:
+        assert root.get(url + query).status_code == 200, query
+    if model_admin(model).search_fields:
+        for text in SEARCHES:
+            assert root.get(url, {"q": text}).status_code == 200, text
 
 
 #: More than the heaviest form page needs today (~21, a report definition): a query per
