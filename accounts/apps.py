@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the OTP middleware check)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

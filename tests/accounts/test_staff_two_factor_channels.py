@@ -171,3 +171,16 @@ def test_a_user_without_a_device_keeps_password_only_sessions(user, require_staf
     client = APIClient()
     client.force_login(user)
     assert client.get(reverse("auth-me")).status_code == 200
+
+
+# --- configuration -------------------------------------------------------------------------
+
+def test_the_otp_middleware_is_installed_after_authentication(settings):
+    from accounts.checks import AUTH_MIDDLEWARE, OTP_MIDDLEWARE, otp_middleware_check
+
+    assert otp_middleware_check() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != OTP_MIDDLEWARE]
+    assert [e.id for e in otp_middleware_check()] == ["accounts.E001"]
+    settings.MIDDLEWARE = [OTP_MIDDLEWARE, *settings.MIDDLEWARE]
+    assert AUTH_MIDDLEWARE in settings.MIDDLEWARE
+    assert [e.id for e in otp_middleware_check()] == ["accounts.E002"]
