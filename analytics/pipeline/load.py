@@ -98,7 +98,8 @@ def _copy_rows(job, staging, model, fields, tz_name) -> int:
     columns = ", ".join(["workspace_id", "import_job_id", "client_id", *fields])
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN (FORMAT binary)") \
+                as copy:
             for chunk in staging.valid_rows(fields, clients, tz_name):
                 copy.write(chunk)
         return raw.rowcount

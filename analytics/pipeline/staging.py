@@ -216,7 +216,7 @@ class PostgresStaging(Staging):
 
     def valid_rows(self, fields: list[str], clients: list[tuple[int, int]],
                    tz_name: str) -> Iterator[bytes]:
-        """Valid rows as COPY text: workspace, job and client ids, then ``fields``.
+        """Valid rows as binary COPY data: workspace, job and client ids, then ``fields``.
 
         ``clients`` maps code to id as the load transaction sees them (new
         clients are not committed yet, so this connection cannot look them up).
@@ -241,13 +241,16 @@ class PostgresStaging(Staging):
             for tidy in (True, False):
                 values = self.select_values(tidy)
                 selects.append(
-                    f"SELECT {int(self.job.workspace_id)}, {int(self.job.pk)}, m.id, "
+                    f"SELECT {int(self.job.workspace_id)}::bigint, "
+                    f"{int(self.job.pk)}::bigint, m.id, "
                     f"{', '.join(values[f] for f in fields)} "
                     f"FROM {self.stg} s JOIN {cmap} m ON m.spelling = s.client_code "
                     f"WHERE {'' if tidy else 'NOT '}s.tidy AND s.width = {len(self.columns)} "
                     f"AND {rules.sql_valid(checked, 's', tidy)}")
             select = " UNION ALL ".join(selects).replace("%(tz)s", rules._lit(tz_name))
-            with cursor.copy(f"COPY ({select}) TO STDOUT") as copy:
+            # Binary: neither server formats or parses numbers, dates and instants as
+            # text; the column types match the table's exactly (ids bigint, numeric(p, s)).
+            with cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT binary)") as copy:
                 yield from copy
 
 
