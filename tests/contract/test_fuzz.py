@@ -43,7 +43,7 @@ def fresh_session(user) -> tuple[dict, dict]:
 
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-@settings(max_examples=10, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_api_conforms_to_its_schema(case, fuzz_user):
