@@ -52,9 +52,11 @@ def deliveries_create(run: ReportRun) -> list[ReportDelivery]:
     """
     from workspaces.queries import member_user_ids
 
-    members = {row["user_id"] for row in member_user_ids(run.workspace_id)}
+    recipients = run.definition.recipients.order_by("pk")
+    members = {row["user_id"] for row in member_user_ids(run.workspace_id).filter(
+        user_id__in=recipients.values("pk"))}
     pending, skipped = [], []
-    for user in run.definition.recipients.order_by("pk"):
+    for user in recipients:
         reason = _skip_reason(user, members)
         if reason is not None:
             skipped.append({"user": user.pk, "email": user.email, "reason": reason})
