@@ -121,7 +121,8 @@ class PostgresStaging(Staging):
         connection.ensure_connection()
         self.conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
         self.conn.execute("SET enable_nestloop = off")  # see valid_rows
-        # Instants leave this connection as text with an offset; UTC keeps it plain.
+        # Every cast of a time names its zone or offset; a fixed session zone keeps any
+        # that did not from depending on the server's configuration.
         self.conn.execute("SET TIME ZONE 'UTC'")
         # Disabled nested loops inflate plan costs past the JIT thresholds, and compiling
         # the checks' expressions took longer than running them (EXPLAIN ANALYZE, 200k rows).
