@@ -40,6 +40,7 @@ TARGET_SHARE = 0.6  # the pipeline's rows/s as a share of \copy's
 MEMORY_LIMIT_MB = 300
 WORKSPACE = "bench-bi"
 BENCH_DIR = Path(settings.BASE_DIR) / "var" / "bench"
+SAMPLE_DIR = BENCH_DIR / "bi-1m"  # the reports benchmark keeps its inventory file here
 # shape: (file has times of day, the baseline's type for ``data``)
 SHAPES = {"timestamped": (True, "timestamp"), "date-only": (False, "date")}
 
