@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
+# Fixtures shared by tests in several apps.
+pytest_plugins = ["tests.celery_broker"]
+
 
 def pytest_collection_modifyitems(config, items):
     if connection.vendor == "postgresql":

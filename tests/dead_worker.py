@@ -22,9 +22,9 @@ from datetime import datetime
 import pytest
 from django.db import connection
 from django.utils import timezone
-from kombu import pools
 
 from config.celery_app import app
+from tests.celery_broker import switched_broker
 
 HEARTBEAT = 1  # seconds, in the worker (BI_IMPORT_/REPORT_HEARTBEAT_SECONDS)
 STALE = 4  # seconds without a heartbeat before the reaper takes the worker for dead
@@ -94,43 +94,26 @@ class Workers:
                     process.wait()
 
 
-def redis_workers(monkeypatch, settings):
+def redis_workers(settings):
     """A fixture's body: sends this test's tasks to Redis, on a queue of its own, for
-    ``Workers`` to run (``yield from redis_workers(monkeypatch, settings)``)."""
+    ``Workers`` to run (``yield from redis_workers(settings)``)."""
     broker_url = os.environ.get("CELERY_BROKER_URL", "")
     if not broker_url.startswith(("redis://", "rediss://")):
         pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://...")
     queue = f"dead-worker-test-{uuid.uuid4().hex[:12]}"
-    changes = {"broker_url": broker_url, "task_always_eager": False,
-               "task_default_queue": queue, "broker_transport_options": {}}
-    saved = {key: app.conf[key] for key in changes}
-    app.conf.update(changes)
-    _forget_routing()
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    workers = Workers(queue, broker_url, settings.MEDIA_ROOT)
-    yield workers
-    workers.stop_all()
-    with app.connection_for_write() as conn:  # leave nothing behind in Redis
-        channel = conn.default_channel
-        channel.queue_delete(queue)
-        # The killed worker's message, unacknowledged: Redis would restore it in an hour.
-        for tag, payload in channel.client.hgetall(channel.unacked_key).items():
-            if queue.encode() in payload:
-                channel.client.hdel(channel.unacked_key, tag)
-                channel.client.zrem(channel.unacked_index_key, tag)
-    app.pool.force_close_all()
-    # kombu keeps a producer pool per broker URL: one holding this closed pool would be
-    # handed to the next test that sends to the same Redis.
-    pools.reset()
-    app.conf.update(saved)
-    _forget_routing()
-
-
-def _forget_routing() -> None:
-    """Celery caches the default queue and the routes it derives from settings."""
-    for name in ("default_queue", "queues", "router"):
-        app.amqp.__dict__.pop(name, None)
+    with switched_broker(broker_url=broker_url, task_always_eager=False,
+                         task_default_queue=queue, broker_transport_options={}):
+        workers = Workers(queue, broker_url, settings.MEDIA_ROOT)
+        yield workers
+        workers.stop_all()
+        with app.connection_for_write() as conn:  # leave nothing behind in Redis
+            channel = conn.default_channel
+            channel.queue_delete(queue)
+            # The killed worker's message, unacknowledged: Redis would restore it in an hour.
+            for tag, payload in channel.client.hgetall(channel.unacked_key).items():
+                if queue.encode() in payload:
+                    channel.client.hdel(channel.unacked_key, tag)
+                    channel.client.zrem(channel.unacked_index_key, tag)
 
 
 def wait_for(what: str, check, timeout: float = 60, process: subprocess.Popen | None = None):

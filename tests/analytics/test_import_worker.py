@@ -57,8 +57,8 @@ def test_the_reaper_requeues_a_silent_job_then_gives_up(settings,
 
 
 @pytest.fixture
-def workers(monkeypatch, settings):
-    yield from dead_worker.redis_workers(monkeypatch, settings)
+def workers(settings):
+    yield from dead_worker.redis_workers(settings)
 
 
 @pytest.mark.postgres

@@ -33,30 +33,6 @@ TIMEOUT = 30  # seconds, for each wait on the worker
 GENERATE = "reports.tasks.generate_report"
 
 
-@pytest.fixture
-def filesystem_broker(tmp_path, monkeypatch):
-    """The embedded broker of ``make run``, in a folder of this test's own."""
-    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir()
-    changes = {
-        "broker_url": "filesystem://",
-        "broker_transport_options": {"data_folder_in": str(folders["queue"]),
-                                     "data_folder_out": str(folders["queue"]),
-                                     "processed_folder": str(folders["processed"]),
-                                     "control_folder": str(folders["control"])},
-        "task_always_eager": False,
-    }
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # it would win over broker_url
-    saved = {key: app.conf[key] for key in changes}
-    app.conf.update(changes)
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    yield
-    app.pool.force_close_all()
-    app.conf.update(saved)
-
-
 def wait_for(what: str, check):
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:

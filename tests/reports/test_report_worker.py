@@ -14,8 +14,8 @@ S = ReportRun.Status
 
 
 @pytest.fixture
-def workers(monkeypatch, settings):
-    yield from dead_worker.redis_workers(monkeypatch, settings)
+def workers(settings):
+    yield from dead_worker.redis_workers(settings)
 
 
 @pytest.mark.django_db
