@@ -100,6 +100,7 @@ LOCAL_APPS = [
     "workspaces",
     "analytics",
     "reports",
+    "workflows",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # The kernel (core/) imports no app above it: it reaches them only through these

@@ -1,0 +1,29 @@
+"""Workflows: graphs of nodes (definitions), their published versions and live
+deployments, the triggers that start them, and each run (executions and spans)."""
+
+from .catalogue import NodeCategory, NodeType
+from .definitions import (
+    Connection,
+    Deployment,
+    Node,
+    Trigger,
+    Workflow,
+    WorkflowShare,
+    WorkflowVersion,
+)
+from .executions import Execution, ExecutionMetric, NodeExecution
+
+__all__ = [
+    "Connection",
+    "Deployment",
+    "Execution",
+    "ExecutionMetric",
+    "Node",
+    "NodeCategory",
+    "NodeExecution",
+    "NodeType",
+    "Trigger",
+    "Workflow",
+    "WorkflowShare",
+    "WorkflowVersion",
+]
