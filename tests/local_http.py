@@ -1,0 +1,104 @@
+"""A local HTTP server in a thread, for tests of outbound calls (tests never reach the network).
+
+    with local_server() as server:
+        server.url("/echo")             # http://127.0.0.1:<port>/echo
+
+Paths: ``/echo`` answers JSON with the method, path, query, headers and body it received
+(and records it in ``server.requests``); ``/status/<code>`` answers that status;
+``/bytes/<n>`` answers n bytes (``?declare=0`` without a Content-Length);
+``/slow/<seconds>`` waits before answering; ``/redirect?to=<url>`` answers 302;
+``/text`` answers plain text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def _answer(self, status: int, body: bytes, content_type="application/json",
+                headers=None, declare=True):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        if declare:
+            self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if not declare:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        record = {"method": self.command, "path": parts.path,
+                  "query": {k: v[0] for k, v in query.items()},
+                  "headers": {k.lower(): v for k, v in self.headers.items()},
+                  "body": body.decode("utf-8", "replace")}
+        self.server.requests.append(record)
+        segments = [s for s in parts.path.split("/") if s]
+        head = segments[0] if segments else ""
+        if head == "echo":
+            status = int(query.get("status", ["200"])[0])
+            self._answer(status, json.dumps(record).encode())
+        elif head == "status":
+            code = int(segments[1])
+            self._answer(code, json.dumps({"status": code}).encode())
+        elif head == "bytes":
+            size = int(segments[1])
+            self._answer(200, b"x" * size, "application/octet-stream",
+                         declare=query.get("declare", ["1"])[0] != "0")
+        elif head == "slow":
+            self.server.stopping.wait(float(segments[1]))
+            self._answer(200, b'{"slow": true}')
+        elif head == "redirect":
+            self._answer(302, b"", headers={"Location": query["to"][0]})
+        elif head == "text":
+            self._answer(200, "olá, mundo".encode(), "text/plain; charset=utf-8")
+        else:
+            self._answer(404, b'{"detail": "not found"}')
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+        self.stopping = threading.Event()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}{path}"
+
+
+@contextlib.contextmanager
+def local_server():
+    server = _Server()
+    thread = threading.Thread(target=server.serve_forever, name="local-http", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
