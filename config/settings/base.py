@@ -420,3 +420,14 @@ REPORT_REQUEUE_MINUTES = env.int("REPORT_REQUEUE_MINUTES", default=10)
 REPORT_DELIVERY_MAX_RETRIES = env.int("REPORT_DELIVERY_MAX_RETRIES", default=5)
 REPORT_DELIVERY_BACKOFF = env.int("REPORT_DELIVERY_BACKOFF", default=60)
 REPORT_DELIVERY_BACKOFF_MAX = env.int("REPORT_DELIVERY_BACKOFF_MAX", default=3600)
+
+# --- Workflows nodes ---------------------------------------------------------------------------
+# The HTTP request node goes through core.outbound: loopback, private, link-local (cloud
+# metadata) and other internal addresses are refused after DNS resolution unless the host is
+# listed here ("name", "name:port", ".domain" for a domain and its subdomains).
+WORKFLOW_HTTP_ALLOWED_HOSTS = env.list("WORKFLOW_HTTP_ALLOWED_HOSTS", default=[])
+# Responses larger than this (decompressed) fail the node instead of filling memory and spans.
+WORKFLOW_HTTP_MAX_RESPONSE_BYTES = env.int("WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
+                                           default=5 * 1024 * 1024)
+# Seconds an HTTP request may take unless the node sets its own (never past the attempt's end).
+WORKFLOW_HTTP_TIMEOUT = env.float("WORKFLOW_HTTP_TIMEOUT", default=30.0)
