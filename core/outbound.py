@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import json as jsonlib
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _REDIRECTS = {301, 302, 303, 307, 308}
+#: DNS labels (IDNA-encoded by httpx): letters, digits, hyphens, underscores.
+_HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
+                        r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$", re.IGNORECASE)
 _CHUNK = 64 * 1024
 
 
@@ -171,7 +175,18 @@ def _parse(url) -> httpx.URL:
                               f"{parsed.scheme or 'a URL without a scheme'}.")
     if not parsed.host:
         raise OutboundRefused(f"Refused: {url!r} names no host.")
+    raw = parsed.raw_host.decode("ascii", "replace")
+    if not (_HOST_NAME.match(raw) or _is_ip(raw)):
+        raise OutboundRefused(f"Refused: {raw} is not a valid host name.")
     return parsed
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _resolve(host: str, port: int) -> list[str]:

@@ -102,7 +102,8 @@ def test_public_hosts_pass_and_unknown_names_say_so(fake_dns):
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd",
-                                 "gopher://127.0.0.1:6379/", "not a url", "http:///path"])
+                                 "gopher://127.0.0.1:6379/", "not a url", "http:///path",
+                                 "http://exa mple.com/", "http://a..b/", "http://-x.com/"])
 def test_only_http_urls_with_a_host_are_called(fake_dns, url):
     with pytest.raises(OutboundRefused):
         outbound.check_url(url)
