@@ -1,0 +1,82 @@
+"""What the workflow admins share: status colours, service look-up, errors as messages."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.html import format_html
+
+from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
+from core.api.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+COLOURS = {
+    "draft": GREY, "active": GREEN, "paused": AMBER, "archived": GREY,
+    "pending": GREY, "queued": GREY, "running": BLUE, "succeeded": GREEN, "failed": RED,
+    "skipped": "#9ca3af", "cancelled": AMBER, "timed_out": RED,
+}
+#: What the admin catches from a service: refusals meant for the user.
+REFUSALS = (ApiError, ValidationError)
+
+
+class Unavailable(Exception):
+    """A service another part of the app provides is not installed (yet)."""
+
+
+def service(module: str, name: str):
+    """``workflows.services.<module>.<name>``, imported when used (no import-time coupling)."""
+    try:
+        return getattr(import_module(f"workflows.services.{module}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise Unavailable(f"{name} is not available on this server.") from exc
+
+
+def badge(obj):
+    return status_badge(obj.status, obj.get_status_display(), COLOURS)
+
+
+def error_text(exc: Exception) -> str:
+    """One readable line for a refusal: the message and any field errors, named."""
+    if isinstance(exc, ApiError):
+        parts = [str(exc.message)]
+        for field, problems in (exc.errors or {}).items():
+            problems = problems if isinstance(problems, list | tuple) else [problems]
+            parts.append(f"{field}: {'; '.join(str(p) for p in problems)}")
+        return " ".join(parts)
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return " ".join(
+                f"{'; '.join(problems)}" if field == "__all__" else
+                f"{field}: {'; '.join(problems)}"
+                for field, problems in exc.message_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def call(model_admin, request, what: str, func, **kwargs):
+    """``func(**kwargs)`` in a savepoint; a refusal becomes an error message (returns None)."""
+    try:
+        with transaction.atomic():
+            return func(**kwargs)
+    except Unavailable as exc:
+        model_admin.message_user(request, f"{what}: {exc}", messages.ERROR)
+    except REFUSALS as exc:
+        model_admin.message_user(request, format_html("{}: {}", what, error_text(exc)),
+                                 messages.ERROR)
+    return None
+
+
+def duration(ms) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(ms // 1000, 60)
+    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
