@@ -6,4 +6,6 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import events, signals  # noqa: F401  (signals connects the receivers)
+
+        events.register()  # the domain events it emits (core.events)

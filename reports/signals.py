@@ -4,10 +4,10 @@ Connected in ``ReportsConfig.ready`` (every process: web, worker and beat).
 """
 
 from celery.signals import before_task_publish
-from celery.utils.saferepr import saferepr
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from django.utils import timezone
+
+from core import beat
 
 from .models import ReportDefinition
 
@@ -29,9 +29,5 @@ def _stamp_beat_tick(sender=None, body=None, headers=None, **kwargs):
     the queue still builds the slot it was sent for, and two messages of one
     tick (two beats, a restarted beat) name the same slot.
     """
-    if sender != GENERATE_TASK or not (headers or {}).get("periodic_task_name"):
-        return
-    if isinstance(body, tuple | list) and len(body) >= 2 and isinstance(body[1], dict):
-        body[1].setdefault("tick_at", timezone.now().isoformat())
-        if "kwargsrepr" in headers:  # what monitoring and the result backend show
-            headers["kwargsrepr"] = saferepr(body[1])
+    if sender == GENERATE_TASK:
+        beat.stamp_tick(body, headers)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from core import locks
 from core.heartbeat import Heartbeat, touch_unlocked
 
+from .. import events
 from ..models import ImportJob
 from . import load
 from .reader import HeaderError, Source
@@ -173,6 +174,7 @@ class JobRun:
         if status == ImportJob.Status.SUCCEEDED:
             job.progress = 100
         job.save()
+        events.import_finished(job)  # dispatched when this change commits
         if self.on_progress:  # the last word: a bar at 100 %, or the failure
             self.on_progress(job)
 
@@ -190,6 +192,7 @@ def claim(job_id: int) -> ImportJob | None:
         job.message = (f"Gave up after {job.attempts} attempts; the worker stopped each "
                        "time. Nothing was loaded.")
         job.save()
+        events.import_finished(job)
         release(job_id)
         return None
     now = timezone.now()

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import events
 from ..formats import DATASETS
 from ..models import ImportJob
 from ..pipeline.reader import detect_encoding, is_wide
@@ -212,6 +213,8 @@ def import_jobs_reap() -> dict[str, int]:
                     updated_at=timezone.now(),
                     message=f"The worker stopped during attempt {job.attempts} of "
                             f"{settings.BI_IMPORT_MAX_ATTEMPTS}; nothing was loaded."):
+                job.refresh_from_db()
+                events.import_finished(job)
                 outcome["failed"] += 1
         elif still_stale.update(
                 status=ImportJob.Status.PENDING, updated_at=timezone.now(),

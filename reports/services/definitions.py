@@ -9,12 +9,11 @@ notices the change within seconds.
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.models import PeriodicTask
+
+from core import beat
 
 from ..models import ReportDefinition
 
@@ -81,41 +80,18 @@ def definition_save(definition: ReportDefinition, *, recipients=None,
 
 def definition_schedule_sync(definition: ReportDefinition) -> PeriodicTask | None:
     """Create, update or remove the definition's beat entry to match its fields."""
-    task = definition.periodic_task
-    if not definition.schedule_cron:
-        if task is not None:
-            ReportDefinition.objects.filter(pk=definition.pk).update(periodic_task=None)
-            definition.periodic_task = None
-            task.delete()
-        return None
-    crontab = _crontab(definition)
-    if task is None:
-        task = PeriodicTask(name=periodic_task_name(definition))
-    elif task.crontab_id != crontab.pk:
-        # A new schedule counts from now: never a burst of "missed" runs on saving.
-        task.last_run_at = timezone.now()
-    task.task = TASK
-    task.crontab, task.interval, task.solar, task.clocked = crontab, None, None, None
-    task.kwargs = json.dumps({"definition_id": definition.pk})
-    task.args = "[]"
-    task.enabled = definition.enabled
-    task.one_off = False
-    task.description = (f"Report \"{definition.name}\" ({definition.get_kind_display()}), "
-                        f"workspace {definition.workspace_id}. Edit the schedule on the "
-                        "report definition.")[:1000]
-    task.save()
-    if definition.periodic_task_id != task.pk:
+    task = beat.periodic_task_sync(
+        definition.periodic_task, name=periodic_task_name(definition), task_path=TASK,
+        kwargs={"definition_id": definition.pk},
+        cron=definition.cron() if definition.schedule_cron else None,
+        enabled=definition.enabled,
+        description=f"Report \"{definition.name}\" ({definition.get_kind_display()}), "
+                    f"workspace {definition.workspace_id}. Edit the schedule on the "
+                    "report definition.")
+    if definition.periodic_task_id != (task.pk if task else None):
         ReportDefinition.objects.filter(pk=definition.pk).update(periodic_task=task)
         definition.periodic_task = task
     return task
-
-
-def _crontab(definition: ReportDefinition) -> CrontabSchedule:
-    fields = {**definition.cron().fields, "timezone": definition.schedule_timezone}
-    found = CrontabSchedule.objects.filter(**fields).order_by("pk").first()
-    if found is not None:
-        return found
-    return CrontabSchedule.objects.create(**fields)
 
 
 def definition_unschedule(definition: ReportDefinition) -> None:

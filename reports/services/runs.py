@@ -39,7 +39,7 @@ from django.utils.text import slugify
 from core import locks
 from core.heartbeat import Heartbeat, touch_unlocked
 
-from .. import kinds
+from .. import events, kinds
 from ..data import ReportParameters
 from ..models import ReportDefinition, ReportDelivery, ReportRun
 from ..parameters import parameters_resolve
@@ -79,6 +79,7 @@ def run_create(definition: ReportDefinition, *, trigger: str, slot: datetime | N
         except IntegrityError:  # a concurrent tick created it between our get and create
             run, created = ReportRun.objects.get(definition=definition, slot=slot), False
     if created and run.status == Status.FAILED:
+        events.run_finished(run)
         run_notify_failure(run)
     return run, created
 
@@ -152,7 +153,9 @@ def run_claim(run_id: int) -> ReportRun | None:
                                     "that did not finish (the worker stopped or the "
                                     "database failed)."):
         run_release(run_id)
-        run_notify_failure(ReportRun.objects.get(pk=run_id))
+        failed = ReportRun.objects.get(pk=run_id)
+        events.run_finished(failed)
+        run_notify_failure(failed)
         return None
     if not claimable.update(status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now,
                             updated_at=now):
@@ -212,11 +215,13 @@ def run_generate(run: ReportRun) -> None:
         run.save()
         if not skip:
             deliveries_enqueue(deliveries_create(run))
+        events.run_finished(run)  # dispatched when this commits
 
 
 def run_fail(run: ReportRun, error: str) -> None:
     run.status, run.error, run.finished_at = Status.FAILED, error[:20_000], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    events.run_finished(run)
     run_notify_failure(run)
 
 
