@@ -7,15 +7,20 @@ Paths: ``/echo`` answers JSON with the method, path, query, headers and body it 
 (and records it in ``server.requests``); ``/status/<code>`` answers that status;
 ``/bytes/<n>`` answers n bytes (``?declare=0`` without a Content-Length);
 ``/slow/<seconds>`` waits before answering; ``/redirect?to=<url>`` answers 302;
-``/text`` answers plain text.
+``/text`` answers plain text.  ``local_tls_server(name)`` serves HTTPS with a certificate
+for ``name``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
+import ssl
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -77,22 +82,72 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self):
+    def __init__(self, tls_context: ssl.SSLContext | None = None):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict] = []
         self.stopping = threading.Event()
+        self.scheme = "http"
+        #: The TLS server names (SNI) clients asked for.
+        self.server_names: list[str | None] = []
+        if tls_context is not None:
+            tls_context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True)
+            self.scheme = "https"
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}{path}"
+        return f"{self.scheme}://{self.host}{path}"
+
+
+def self_signed(name: str, folder: Path) -> tuple[Path, Path]:
+    """A certificate for ``name`` signed by itself, and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 @contextlib.contextmanager
-def local_server():
-    server = _Server()
+def local_tls_server(name: str):
+    """A local HTTPS server presenting a certificate for ``name``; ``server.client_context``
+    is an SSL context that trusts it (pass it as ``verify``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = self_signed(name, Path(folder))
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(cert, key)
+        client_context = ssl.create_default_context(cafile=str(cert))
+        with local_server(tls_context=server_context) as server:
+            server.client_context = client_context
+            yield server
+
+
+@contextlib.contextmanager
+def local_server(tls_context: ssl.SSLContext | None = None):
+    server = _Server(tls_context)
     thread = threading.Thread(target=server.serve_forever, name="local-http", daemon=True)
     thread.start()
     try:

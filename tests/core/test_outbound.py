@@ -8,7 +8,7 @@ import pytest
 
 from core import outbound
 from core.outbound import OutboundError, OutboundRefused, OutboundTimeout, OutboundTooLarge
-from tests.local_http import local_server
+from tests.local_http import local_server, local_tls_server
 
 SETTING = "WORKFLOW_HTTP_ALLOWED_HOSTS"
 
@@ -212,3 +212,28 @@ def test_text_is_decoded_with_the_declared_charset(http_server):
     response = outbound.request("GET", http_server.url("/text"),
                                 allowed_hosts=[http_server.host], timeout=5, max_bytes=1000)
     assert response.text == "olá, mundo"
+
+
+@pytest.mark.parametrize("certificate_for", ["service.test", "someone-else.test"])
+def test_https_to_the_pinned_address_keeps_the_name_for_sni_and_the_certificate(
+        monkeypatch, certificate_for):
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "service.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with local_tls_server(certificate_for) as server:
+        url = f"https://service.test:{server.port}/echo"
+        if certificate_for != "service.test":  # the certificate is checked against the name
+            with pytest.raises(OutboundError, match="CERTIFICATE_VERIFY_FAILED"):
+                outbound.request("GET", url, allowed_hosts=["service.test"], timeout=5,
+                                 max_bytes=10_000, verify=server.client_context)
+            return
+        response = outbound.request("GET", url, allowed_hosts=["service.test"], timeout=5,
+                                    max_bytes=10_000, verify=server.client_context)
+    assert response.status_code == 200 and response.address == "127.0.0.1"
+    assert server.server_names == ["service.test"]
+    assert response.json()["headers"]["host"] == f"service.test:{server.port}"
