@@ -54,6 +54,7 @@ class ExpressionError(NodeError):
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}", retryable=False)
         self.path = path
+        self.detail = message
 
 
 # --- the environment -------------------------------------------------------------------
@@ -295,7 +296,14 @@ def render_config(config, *, scope: dict,
             return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return value
 
-    rendered = walk(config, "")
+    try:
+        rendered = walk(config, "")
+    except ExpressionError as exc:
+        if not any(used):
+            raise
+        # ``input[secrets.X]`` fails naming the missing key: the secret itself.  The caller
+        # gets no secret values to redact with when rendering fails, so redact here.
+        raise ExpressionError(exc.path, redact(exc.detail, used)) from None
     return rendered, tuple(dict.fromkeys(v for v in used if v))
 
 

@@ -101,6 +101,16 @@ def test_secrets_resolve_by_name_and_are_reported_for_redaction():
     assert set(used) == {"tok-live-123", "k-9"}
 
 
+@pytest.mark.parametrize("expression", [
+    "{{ input[secrets.CRM_TOKEN] }}", "{{ secrets.CRM_TOKEN | jmespath('[') }}",
+    "{{ nodes.fetch.output | jmespath(secrets.CRM_TOKEN) }}", "{{ secrets.CRM_TOKEN + 1 }}"])
+def test_a_failing_expression_does_not_reveal_the_secret_it_used(expression):
+    with pytest.raises(ExpressionError) as error:
+        render({"x": expression}, secrets={"CRM_TOKEN": "tok-live-123"}.__getitem__)
+    assert "tok-live-123" not in str(error.value)
+    assert str(error.value).startswith("x: ")
+
+
 def test_without_a_vault_secrets_are_an_error_naming_the_path():
     with pytest.raises(ExpressionError, match=r"^token: secrets\.A: secrets are not available"):
         render({"token": "{{ secrets.A }}"})

@@ -192,3 +192,9 @@ def test_a_secret_in_the_url_never_appears_in_a_refusal(settings, monkeypatch):
         run({"url": "http://sk-live-value.example.com/?token=sk-live-value"},
             secret_values=("sk-live-value",))
     assert str(error.value).startswith("Refused: ***.example.com resolves to 10.0.0.1")
+
+
+def test_a_secret_in_a_value_of_the_wrong_type_is_not_quoted():
+    with pytest.raises(NodeError, match=r"timeout: '\*\*\*' is not of type 'number'"):
+        run({"url": "http://example.com/", "timeout": "sk-live-value"},
+            secret_values=("sk-live-value",))

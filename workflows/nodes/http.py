@@ -68,9 +68,9 @@ class HttpRequestNode(NodeType):
     def run(self, context: NodeContext) -> NodeResult:
         from ..expressions import redact  # late: expressions imports this package
 
-        config = checked_config(self, context.config)
         secrets = context.secret_values
         try:
+            config = checked_config(self, context.config)
             return NodeResult(output=redact(self._call(config, context), secrets))
         except NodeError as exc:
             # ``from None``: the chained httpx error may carry the URL and its secrets.
