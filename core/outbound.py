@@ -262,8 +262,14 @@ def request(method: str, url: str, *, allowed_hosts=(), timeout: float, max_byte
     auth = httpx_kwargs.pop("auth", None)
     with httpx.Client(trust_env=False, follow_redirects=False, verify=verify,
                       timeout=httpx.Timeout(timeout)) as client:
-        for _hop in range(max_redirects + 1):
-            target = _check(url, allowed_hosts, setting)
+        for hop in range(max_redirects + 1):
+            try:
+                target = _check(url, allowed_hosts, setting)
+            except OutboundRefused as exc:
+                if hop == 0:
+                    raise
+                raise OutboundRefused(f"{exc.message[:-1]}, where a redirect pointed "
+                                      f"({hop} hop{'s' if hop > 1 else ''}).") from None
             response = _send(client, method, target, deadline, max_bytes, auth, httpx_kwargs)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location or max_redirects == 0:
@@ -274,7 +280,8 @@ def request(method: str, url: str, *, allowed_hosts=(), timeout: float, max_byte
                 method = "GET"
                 httpx_kwargs = {k: v for k, v in httpx_kwargs.items()
                                 if k not in ("json", "content", "data", "files")}
-            if next_url.host != target.url.host:
+            if (next_url.scheme, next_url.host, next_url.port) != \
+                    (target.url.scheme, target.url.host, target.url.port):
                 auth = None
                 httpx_kwargs["headers"] = {
                     k: v for k, v in dict(httpx_kwargs.get("headers") or {}).items()
@@ -282,7 +289,7 @@ def request(method: str, url: str, *, allowed_hosts=(), timeout: float, max_byte
             httpx_kwargs.pop("params", None)  # the Location carries its own query
             url = str(next_url)
         raise OutboundError(f"Too many redirects (more than {max_redirects}); the last "
-                            f"pointed to {url}.", retryable=False)
+                            f"pointed to {_shown(httpx.URL(url))}.", retryable=False)
 
 
 def _send(client: httpx.Client, method: str, target: _Target, deadline: float,

@@ -184,9 +184,16 @@ def test_redirects_are_not_followed_unless_asked_and_each_hop_is_checked(http_se
     assert followed.status_code == 200 and followed.json()["path"] == "/echo"
 
     to_metadata = http_server.url("/redirect?to=http://169.254.169.254/latest/meta-data/")
-    with pytest.raises(OutboundRefused, match=re.escape("169.254.169.254")):
+    with pytest.raises(OutboundRefused, match=re.escape(
+            "Refused: 169.254.169.254 is a link-local address (where cloud metadata services "
+            "answer), where a redirect pointed (1 hop).")):
         outbound.request("GET", to_metadata, allowed_hosts=allowed, timeout=5,
                          max_bytes=10_000, max_redirects=3)
+
+    loop = http_server.url("/redirect?to=/redirect%3Fto%3D/echo")
+    with pytest.raises(OutboundError, match="Too many redirects"):
+        outbound.request("GET", loop, allowed_hosts=allowed, timeout=5, max_bytes=10_000,
+                         max_redirects=1)
 
 
 @pytest.mark.parametrize("declare", ["1", "0"])
