@@ -425,7 +425,12 @@ REPORT_DELIVERY_BACKOFF_MAX = env.int("REPORT_DELIVERY_BACKOFF_MAX", default=360
 # The HTTP request node goes through core.outbound: loopback, private, link-local (cloud
 # metadata) and other internal addresses are refused after DNS resolution unless the host is
 # listed here ("name", "name:port", ".domain" for a domain and its subdomains).
-WORKFLOW_HTTP_ALLOWED_HOSTS = env.list("WORKFLOW_HTTP_ALLOWED_HOSTS", default=[])
+# Under DEBUG (`make run`) the default allows the platform's own web port on loopback, for the
+# demo workflow that calls /health/ (WEB_PORT, as the Makefile exports it); never in production.
+_WEB_PORT = env.int("WEB_PORT", default=8000)
+WORKFLOW_HTTP_ALLOWED_HOSTS = env.list(
+    "WORKFLOW_HTTP_ALLOWED_HOSTS",
+    default=[f"127.0.0.1:{_WEB_PORT}", f"localhost:{_WEB_PORT}"] if DEBUG else [])
 # Responses larger than this (decompressed) fail the node instead of filling memory and spans.
 WORKFLOW_HTTP_MAX_RESPONSE_BYTES = env.int("WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
                                            default=5 * 1024 * 1024)
