@@ -41,6 +41,11 @@ if os.environ.get("TEST_WORKER_HANG"):
     def hang(*args, **kwargs):
         time.sleep(3600)
     kinds.build = hang
+if os.environ.get("TEST_WORKER_SETUP"):
+    # "module:function" run before the worker starts (e.g. registering test node types).
+    import importlib
+    module, _, function = os.environ["TEST_WORKER_SETUP"].partition(":")
+    getattr(importlib.import_module(module), function)()
 app.conf.update(task_always_eager=False, task_default_queue=sys.argv[1])
 app.worker_main(["worker", "--pool=solo", "--loglevel=WARNING", "-Q", sys.argv[1],
                  "-n", sys.argv[1] + "@%h", "--without-gossip", "--without-mingle",
@@ -63,14 +68,18 @@ class Workers:
         self.queue, self.broker_url, self.media_root = queue, broker_url, media_root
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, *, hang: bool = False) -> subprocess.Popen:
+    def start(self, *, hang: bool = False, setup: str = "") -> subprocess.Popen:
+        """``setup``: "module:function" the worker calls before it starts."""
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
                "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": self.broker_url,
                "MEDIA_ROOT": str(self.media_root),
                "BI_IMPORT_HEARTBEAT_SECONDS": str(HEARTBEAT),
-               "REPORT_HEARTBEAT_SECONDS": str(HEARTBEAT)}
+               "REPORT_HEARTBEAT_SECONDS": str(HEARTBEAT),
+               "WORKFLOW_HEARTBEAT_SECONDS": str(HEARTBEAT)}
         if hang:
             env["TEST_WORKER_HANG"] = "1"
+        if setup:
+            env["TEST_WORKER_SETUP"] = setup
         process = subprocess.Popen([sys.executable, "-c", WORKER, self.queue], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.processes.append(process)

@@ -352,6 +352,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.reap_reports",
         "schedule": REAPER_INTERVAL,
     },
+    # Workflows: dead workers' spans, lost messages, due waits and retries, timeouts.
+    "reap-workflows": {
+        "task": "workflows.tasks.reap_workflows",
+        "schedule": REAPER_INTERVAL,
+    },
+    "prune-workflow-executions": {
+        "task": "workflows.tasks.prune_executions",
+        "schedule": 24 * 60 * 60,
+    },
+    "rollup-workflow-metrics": {
+        "task": "workflows.tasks.rollup_execution_metrics",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -420,6 +433,27 @@ REPORT_REQUEUE_MINUTES = env.int("REPORT_REQUEUE_MINUTES", default=10)
 REPORT_DELIVERY_MAX_RETRIES = env.int("REPORT_DELIVERY_MAX_RETRIES", default=5)
 REPORT_DELIVERY_BACKOFF = env.int("REPORT_DELIVERY_BACKOFF", default=60)
 REPORT_DELIVERY_BACKOFF_MAX = env.int("REPORT_DELIVERY_BACKOFF_MAX", default=3600)
+
+# --- Workflows engine ------------------------------------------------------------------------
+# Execution and span data (input, output) larger than this go to file storage; the row keeps
+# {"$ref": "file", "bytes": n}.
+WORKFLOW_INLINE_DATA_BYTES = env.int("WORKFLOW_INLINE_DATA_BYTES", default=64 * 1024)
+# Finished executions are pruned daily past this age, and beyond this many per workflow
+# (newest kept); queued and running ones never are.
+WORKFLOW_EXECUTION_RETENTION_DAYS = env.int("WORKFLOW_EXECUTION_RETENTION_DAYS", default=30)
+WORKFLOW_EXECUTION_RETENTION_COUNT = env.int("WORKFLOW_EXECUTION_RETENTION_COUNT",
+                                             default=1000)
+# A running node's worker touches its span this often (a heartbeat thread).  A span silent for
+# WORKFLOW_STALE_SECONDS whose worker holds no lock is queued again by the reaper (every
+# REAPER_INTERVAL): the same attempt, re-claimed; finished spans are never run again.
+WORKFLOW_HEARTBEAT_SECONDS = env.int("WORKFLOW_HEARTBEAT_SECONDS", default=15)
+WORKFLOW_STALE_SECONDS = env.int("WORKFLOW_STALE_SECONDS", default=45)
+# Retry backoffs and waits up to this long ride on a Celery ETA; longer ones are sent by the
+# reaper when due.  Keep it well below the broker's visibility timeout (an ETA message held
+# past it is delivered twice).
+WORKFLOW_ETA_MAX_SECONDS = env.int("WORKFLOW_ETA_MAX_SECONDS", default=300)
+# Sub-workflows call each other at most this deep.
+WORKFLOW_MAX_DEPTH = env.int("WORKFLOW_MAX_DEPTH", default=5)
 
 # --- Workflows nodes ---------------------------------------------------------------------------
 # The HTTP request node goes through core.outbound: loopback, private, link-local (cloud

@@ -143,6 +143,10 @@ class NodeExecution(WorkspaceScoped):
     not_before = models.DateTimeField(null=True, blank=True,
                                       help_text="Retry backoff or wait: not run before then.")
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The worker's last sign of life while running.")
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="Timed out if still running then (the attempt's timeout).")
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
 
