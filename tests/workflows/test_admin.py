@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,8 +64,10 @@ def workflow(workspace):
     """start → fetch, fetch.error → notify: a small draft graph."""
     workflow = WorkflowFactory(workspace=workspace, name="Orders <sync>")
     start = NodeFactory(workflow=workflow, workspace=workspace, key="start", name="Start")
-    fetch = NodeFactory(workflow=workflow, workspace=workspace, key="fetch", name="Fetch")
-    notify = NodeFactory(workflow=workflow, workspace=workspace, key="notify", name="Notify")
+    fetch = NodeFactory(workflow=workflow, workspace=workspace, key="fetch", name="Fetch",
+                        type="merge")
+    notify = NodeFactory(workflow=workflow, workspace=workspace, key="notify", name="Notify",
+                         type="merge")
     ConnectionFactory(workflow=workflow, workspace=workspace, source=start, target=fetch)
     ConnectionFactory(workflow=workflow, workspace=workspace, source=fetch, target=notify,
                       source_output="error")
@@ -125,8 +128,9 @@ def test_validation_problems_are_listed_on_the_page(client, staff, workflow, mon
     assert "A recipient is required." in page and "config.to" in page
 
 
-def test_nodes_and_connections_are_saved_inline_in_the_workflows_workspace(
-        client, staff, workflow):
+def graph_form(workflow, new_connection: tuple[str, str]) -> dict:
+    """The workflow page's POST: its nodes and connections as they are, a new node "later"
+    and a new connection between the two keys given."""
     nodes = list(workflow.nodes.order_by("key"))  # fetch, notify, start
     connections = list(workflow.connections.order_by("id"))
     data = {"name": workflow.name, "description": "", "status": "active",
@@ -137,11 +141,11 @@ def test_nodes_and_connections_are_saved_inline_in_the_workflows_workspace(
     for i, node in enumerate(nodes):
         data.update({f"nodes-{i}-id": node.pk, f"nodes-{i}-workflow": workflow.pk,
                      f"nodes-{i}-key": node.key, f"nodes-{i}-name": node.name,
-                     f"nodes-{i}-type": "trigger", f"nodes-{i}-config": "{}",
+                     f"nodes-{i}-type": node.type, f"nodes-{i}-config": "{}",
                      f"nodes-{i}-position_x": 0, f"nodes-{i}-position_y": 0,
                      f"nodes-{i}-retry_policy": "null"})
     data.update({"nodes-3-workflow": workflow.pk, "nodes-3-key": "later", "nodes-3-name": "",
-                 "nodes-3-type": "trigger", "nodes-3-config": "{}", "nodes-3-position_x": 0,
+                 "nodes-3-type": "merge", "nodes-3-config": "{}", "nodes-3-position_x": 0,
                  "nodes-3-position_y": 0, "nodes-3-retry_policy": "null"})
     for i, connection in enumerate(connections):
         data.update({f"connections-{i}-id": connection.pk,
@@ -151,16 +155,33 @@ def test_nodes_and_connections_are_saved_inline_in_the_workflows_workspace(
                      f"connections-{i}-target": connection.target_id,
                      f"connections-{i}-target_input": "main"})
     by_key = {n.key: n.pk for n in nodes}
-    data.update({"connections-2-workflow": workflow.pk, "connections-2-source": by_key["start"],
-                 "connections-2-source_output": "main", "connections-2-target": by_key["notify"],
+    source, target = new_connection
+    data.update({"connections-2-workflow": workflow.pk, "connections-2-source": by_key[source],
+                 "connections-2-source_output": "main", "connections-2-target": by_key[target],
                  "connections-2-target_input": "main"})
-    response = client.post(url("workflow_change", workflow.pk), data)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    return data
+
+
+def test_nodes_and_connections_are_saved_inline_in_the_workflows_workspace(
+        client, staff, workflow):
+    response = client.post(url("workflow_change", workflow.pk),
+                           graph_form(workflow, ("start", "notify")))
+    assert response.status_code == 302
     added = workflow.nodes.get(key="later")
     assert added.workspace_id == workflow.workspace_id
     assert workflow.connections.count() == 3
     assert set(workflow.connections.values_list("workspace_id", flat=True)) == \
         {workflow.workspace_id}
+
+
+def test_a_connection_the_graph_rules_refuse_is_shown_on_its_row(client, staff, workflow):
+    response = client.post(url("workflow_change", workflow.pk),
+                           graph_form(workflow, ("notify", "start")))  # into the entry point
+    assert response.status_code == 200
+    rows = response.content.decode().split('id="connections-group"', 1)[1]
+    assert "has no input &#x27;main&#x27;; its inputs: none (it is an entry point)." in rows
+    assert not workflow.nodes.filter(key="later").exists()  # nothing half-saved
+    assert workflow.connections.count() == 2
 
 
 # --- actions through the services ----------------------------------------------------------
@@ -399,3 +420,39 @@ def test_services_that_refuse_on_save_become_a_message_not_a_500(client, staff, 
         "config": "{}"}, follow=True)
     assert response.status_code == 200
     assert any("Something changed meanwhile." in m for m in said(response))
+
+
+# --- with the real definition services ---------------------------------------------------
+
+
+def test_publish_then_deploy_with_the_definition_services(client, staff, workflow):
+    response = client.post(url("workflow_publish", workflow.pk), {"note": "First cut"},
+                           follow=True)
+    version = workflow.versions.get()
+    assert version.number == 1 and version.note == "First cut"
+    assert any("version 1" in m for m in said(response))
+    response = client.post(url("workflow_deploy", workflow.pk), follow=True)
+    deployment = workflow.deployments.get()
+    assert deployment.version == version and deployment.is_active
+    assert any("Deployed" in m for m in said(response))
+
+
+def test_an_unreachable_node_is_listed_and_blocks_publishing(client, staff, workflow):
+    NodeFactory(workflow=workflow, workspace=workflow.workspace, key="orphan", type="merge")
+    page = client.get(url("workflow_change", workflow.pk)).content.decode()
+    problems = page.split('class="wf-problems"', 1)[1].split("</table>", 1)[0]
+    assert "orphan" in problems
+    response = client.post(url("workflow_publish", workflow.pk), follow=True)
+    assert any("orphan" in m for m in said(response))
+    assert not workflow.versions.exists()
+
+
+def test_export_then_import_makes_a_copy(client, staff, workflow):
+    exported = client.get(url("workflow_export", workflow.pk)).content
+    response = client.post(url("workflow_import"), {
+        "workspace": workflow.workspace_id, "name": "Orders copy",
+        "file": SimpleUploadedFile("orders.workflow.json", exported, "application/json")})
+    copy = Workflow.objects.get(name="Orders copy")
+    assert response.status_code == 302
+    assert sorted(copy.nodes.values_list("key", flat=True)) == ["fetch", "notify", "start"]
+    assert copy.connections.count() == 2

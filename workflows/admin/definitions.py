@@ -90,13 +90,63 @@ class SameWorkflowFormSet(BaseInlineFormSet):
         return super().save_new(form, commit=commit)
 
 
-class NodeInlineForm(forms.ModelForm):
+def add_service_errors(form, exc: ValidationError) -> None:
+    """A service's field errors on the form's fields where it has them, else on the form."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, problems in errors.items():
+        if field in form.fields:
+            form.add_error(field, problems)
+        else:
+            form.add_error(None, [p if field in (None, "__all__") else f"{field}: {p}"
+                                  for p in problems])
+
+
+class DryRunForm(forms.ModelForm):
+    """A row the admin saves through a service: ``clean`` runs that service in a savepoint
+    rolled back at once (a dry run), so a refusal shows on the row's fields instead of
+    failing the save.  Subclasses say which fields go to the service and how it is called.
+    """
+
+    service_fields: tuple[str, ...] = ()
+
+    def dry_run(self, fields: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or cleaned.get("DELETE") or (self.instance.pk and not self.has_changed()):
+            return cleaned
+        fields = {name: cleaned[name] for name in self.service_fields if name in cleaned}
+        try:
+            with transaction.atomic():
+                self.dry_run(fields)
+                transaction.set_rollback(True)
+        except Unavailable:
+            pass
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
+
+
+NODE_FIELDS = ("key", "name", "type", "config", "position_x", "position_y", "retry_policy",
+               "timeout", "continue_on_fail", "disabled")
+CONNECTION_FIELDS = ("source", "source_output", "target", "target_input")
+
+
+class NodeInlineForm(DryRunForm):
     type = forms.ChoiceField(choices=())
+    service_fields = NODE_FIELDS
+
+    def dry_run(self, fields):
+        if self.instance.pk:
+            service("definitions", "node_update")(m.Node.objects.get(pk=self.instance.pk),
+                                                  **fields)
+        elif self.instance.workflow_id:  # a new workflow's nodes are checked when saved
+            service("definitions", "node_create")(workflow=self.instance.workflow, **fields)
 
     class Meta:
         model = m.Node
-        fields = ("key", "name", "type", "config", "position_x", "position_y", "retry_policy",
-                  "timeout", "continue_on_fail", "disabled")
+        fields = NODE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,12 +176,29 @@ class NodeChoiceField(forms.ModelChoiceField):
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
 
 
+class ConnectionInlineForm(DryRunForm):
+    service_fields = CONNECTION_FIELDS
+
+    class Meta:
+        model = m.Connection
+        fields = CONNECTION_FIELDS
+
+    def dry_run(self, fields):
+        if self.instance.pk:
+            service("definitions", "connection_update")(
+                m.Connection.objects.get(pk=self.instance.pk), **fields)
+        elif self.instance.workflow_id:
+            service("definitions", "connection_create")(workflow=self.instance.workflow,
+                                                        **fields)
+
+
 class ConnectionInline(admin.TabularInline):
     model = m.Connection
+    form = ConnectionInlineForm
     formset = SameWorkflowFormSet
     fk_name = "workflow"
     extra = 1
-    fields = ("source", "source_output", "target", "target_input")
+    fields = CONNECTION_FIELDS
     verbose_name_plural = "connections (source output → target input)"
 
     def get_queryset(self, request):
@@ -317,12 +384,31 @@ class WorkflowAdmin(BaseModelAdmin):
         else:
             adopt(obj, create(workspace=obj.workspace, by=request.user, **fields))
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def save_formset(self, request, form, formset, change):
+        """Nodes and connections through the definition services, in the inlines' order."""
+        names = {m.Node: ("node", NODE_FIELDS), m.Connection: ("connection", CONNECTION_FIELDS)}
+        if formset.model not in names:
+            return super().save_formset(request, form, formset, change)
+        kind, fields = names[formset.model]
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except REFUSALS as exc:  # refused by a service after the form's own checks passed
-            self.message_user(request, f"Not saved: {error_text(exc)}", messages.ERROR)
-            return redirect(request.get_full_path())
+            create, update, delete = (service("definitions", f"{kind}_{verb}")
+                                      for verb in ("create", "update", "delete"))
+        except Unavailable:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            delete(obj)
+        for obj, _changed in formset.changed_objects:
+            update(obj)  # the form set the fields; the service checks and saves
+        for obj in formset.new_objects:
+            adopt(obj, create(workflow=form.instance, by=request.user,
+                              **{name: getattr(obj, name) for name in fields}))
+        formset.save_m2m()
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return refusals_as_messages(self, request, super().changeform_view, object_id,
+                                    form_url, extra_context)
 
     # --- changelist actions ----------------------------------------------------------------
 
@@ -478,6 +564,16 @@ class WorkflowAdmin(BaseModelAdmin):
         return TemplateResponse(request, "admin/workflows/workflow/import.html", context)
 
 
+def refusals_as_messages(model_admin, request, view, *args):
+    """``view(request, *args)``; a service refusing the save (after the form's own checks
+    passed, e.g. a race) rolls it back and comes back as a message on the same page."""
+    try:
+        return view(request, *args)
+    except REFUSALS as exc:
+        model_admin.message_user(request, f"Not saved: {error_text(exc)}", messages.ERROR)
+        return redirect(request.get_full_path())
+
+
 def call_refusing(func, **kwargs):
     """``func(**kwargs)`` in a savepoint, refusals raised (for forms to show)."""
     with transaction.atomic():
@@ -527,18 +623,68 @@ class DeploymentAdmin(ReadOnlyModelAdmin):
 # --- shares, triggers, nodes, connections ---------------------------------------------------
 
 
+class ServiceSavedAdmin(BaseModelAdmin):
+    """A row created, changed and deleted by ``workflows.services.definitions.<kind>_*``;
+    ``service_fields`` are passed to the create service with the workflow."""
+
+    kind = ""
+    service_fields: tuple[str, ...] = ()
+
+    def _service(self, verb):
+        return service("definitions", f"{self.kind}_{verb}")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            save = self._service("update" if change else "create")
+        except Unavailable:
+            return super().save_model(request, obj, form, change)
+        if change:
+            save(obj)
+        else:
+            adopt(obj, save(workflow=obj.workflow, by=request.user,
+                            **{name: getattr(obj, name) for name in self.service_fields}))
+        return None
+
+    def delete_model(self, request, obj):
+        try:
+            self._service("delete")(obj)
+        except Unavailable:
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return refusals_as_messages(self, request, super().changeform_view, object_id,
+                                    form_url, extra_context)
+
+
+class ShareForm(DryRunForm):
+    service_fields = ("user", "role", "access")
+
+    class Meta:
+        model = m.WorkflowShare
+        fields = ("workspace", "workflow", "user", "role", "access")
+
+    def dry_run(self, fields):
+        if self.instance.pk:
+            service("definitions", "share_update")(
+                m.WorkflowShare.objects.get(pk=self.instance.pk), **fields)
+        elif self.cleaned_data.get("workflow") is not None:
+            service("definitions", "share_create")(workflow=self.cleaned_data["workflow"],
+                                                   **fields)
+
+
 @admin.register(m.WorkflowShare)
-class WorkflowShareAdmin(BaseModelAdmin):
+class WorkflowShareAdmin(ServiceSavedAdmin):
+    kind, service_fields = "share", ("user", "role", "access")
+    form = ShareForm
     list_display = ("workflow", "user", "role", "access", "granted_by", "created_at")
     list_select_related = ("workflow", "user", "role", "granted_by")
     list_filter = ("access",)
     search_fields = ("workflow__name",)
     readonly_fields = ("granted_by",)
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 class TriggerForm(forms.ModelForm):
@@ -621,11 +767,8 @@ class TriggerAdmin(BaseModelAdmin):
             self.delete_model(request, trigger)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except REFUSALS as exc:
-            self.message_user(request, f"Not saved: {error_text(exc)}", messages.ERROR)
-            return redirect(request.get_full_path())
+        return refusals_as_messages(self, request, super().changeform_view, object_id,
+                                    form_url, extra_context)
 
     def _show_secret(self, request, trigger, secret):
         if secret:
@@ -648,8 +791,36 @@ class TriggerAdmin(BaseModelAdmin):
             self._show_secret(request, trigger, secret)
 
 
+class NodeForm(NodeInlineForm):
+    class Meta:
+        model = m.Node
+        fields = ("workspace", "workflow", *NODE_FIELDS)
+
+    def dry_run(self, fields):
+        if self.instance.pk:
+            super().dry_run(fields)
+        elif self.cleaned_data.get("workflow") is not None:
+            service("definitions", "node_create")(workflow=self.cleaned_data["workflow"],
+                                                  **fields)
+
+
+class ConnectionForm(ConnectionInlineForm):
+    class Meta:
+        model = m.Connection
+        fields = ("workspace", "workflow", *CONNECTION_FIELDS)
+
+    def dry_run(self, fields):
+        if self.instance.pk:
+            super().dry_run(fields)
+        elif self.cleaned_data.get("workflow") is not None:
+            service("definitions", "connection_create")(workflow=self.cleaned_data["workflow"],
+                                                        **fields)
+
+
 @admin.register(m.Node)
-class NodeAdmin(BaseModelAdmin):
+class NodeAdmin(ServiceSavedAdmin):
+    kind, service_fields = "node", NODE_FIELDS
+    form = NodeForm
     list_display = ("key", "workflow", "type", "name", "disabled", "continue_on_fail")
     list_select_related = ("workflow",)
     list_filter = ("disabled", "continue_on_fail")
@@ -657,7 +828,9 @@ class NodeAdmin(BaseModelAdmin):
 
 
 @admin.register(m.Connection)
-class ConnectionAdmin(BaseModelAdmin):
+class ConnectionAdmin(ServiceSavedAdmin):
+    kind, service_fields = "connection", CONNECTION_FIELDS
+    form = ConnectionForm
     list_display = ("__str__", "workflow", "source_output", "target_input")
     list_select_related = ("workflow", "source", "target")
     search_fields = ("workflow__name", "source__key", "target__key")

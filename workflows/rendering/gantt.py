@@ -21,6 +21,7 @@ STATUS_COLOURS = {
     "skipped": "#9ca3af", "cancelled": AMBER, "timed_out": "#7c2d12",
 }
 LABEL_W, CHART_W, ROW_H, BAR_H, AXIS_H, MARGIN = 200, 640, 24, 14, 24, 8
+TAIL_W = 64  # room right of the chart for the last bar's duration label
 LABEL_MAX = 28
 TICKS = 5
 
@@ -59,7 +60,7 @@ def render_gantt(spans, *, start: datetime | None = None,
     total_ms = max([(e - origin).total_seconds() * 1000 for e in ends if e] + [1.0])
     scale = CHART_W / total_ms
     height = AXIS_H + len(spans) * ROW_H + MARGIN
-    width = LABEL_W + CHART_W + 2 * MARGIN
+    width = LABEL_W + CHART_W + TAIL_W + MARGIN
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wf-gantt" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -102,7 +103,7 @@ def render_gantt(spans, *, start: datetime | None = None,
         parts.append(f"<title>{escape(title)}</title>"
                      f'<rect x="{x:.1f}" y="{y + (ROW_H - BAR_H) / 2:.1f}" width="{bar_w:.1f}" '
                      f'height="{BAR_H}" rx="2" fill="{colour}"{opacity}/>'
-                     f'<text x="{min(x + bar_w + 4, LABEL_W + CHART_W - 40):.1f}" '
+                     f'<text x="{x + bar_w + 4:.1f}" '
                      f'y="{y + ROW_H / 2 + 4:.1f}" font-size="10" font-family="sans-serif" '
                      f'fill="#374151">{escape(duration_label(shown_ms))}</text></g>')
     parts.append("</svg>")

@@ -21,6 +21,7 @@ CATEGORY_COLOURS = {
 }
 UNKNOWN_COLOUR = "#e5e7eb"
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 170, 54, 80, 28, 20
+LANE_GAP = 24
 LABEL_MAX = 24
 
 
@@ -72,14 +73,20 @@ def render_graph(graph: dict, *, problems: Iterable[dict] = (),
     flagged = {p.get("node") for p in problems if p.get("node")}
     placed: dict[str, tuple[int, int]] = {}
     grid = layers(graph)
+    column_of = {key: column for column, layer in enumerate(grid) for key in layer}
     tallest = max(len(layer) for layer in grid)
+    top = MARGIN + LANE_GAP  # room above the boxes for connections that skip layers
     for column, layer in enumerate(grid):
         offset = (tallest - len(layer)) * (BOX_H + GAP_Y) // 2  # centre short layers
         for row, key in enumerate(layer):
             placed[key] = (MARGIN + column * (BOX_W + GAP_X),
-                           MARGIN + offset + row * (BOX_H + GAP_Y))
+                           top + offset + row * (BOX_H + GAP_Y))
     width = 2 * MARGIN + len(grid) * BOX_W + (len(grid) - 1) * GAP_X
-    height = 2 * MARGIN + tallest * BOX_H + (tallest - 1) * GAP_Y
+    height = top + MARGIN + tallest * BOX_H + (tallest - 1) * GAP_Y
+    links = [c for c in graph.get("connections", [])
+             if c.get("source") in placed and c.get("target") in placed]
+    if any(column_of[c["target"]] <= column_of[c["source"]] for c in links):
+        height += BOX_H  # back edges (a cycle) loop around below
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wf-graph" role="img" '
@@ -93,11 +100,13 @@ def render_graph(graph: dict, *, problems: Iterable[dict] = (),
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#b91c1c"/></marker></defs>',
     ]
-    for connection in graph.get("connections", []):
-        source, target = connection.get("source"), connection.get("target")
-        if source not in placed or target not in placed:
-            continue
-        parts.append(_edge(placed[source], placed[target], connection))
+    for connection in links:
+        source, target = column_of[connection["source"]], column_of[connection["target"]]
+        between = [placed[key][1] for key, column in column_of.items()
+                   if source < column < target]
+        lane = min(between) - LANE_GAP // 2 if between else None
+        parts.append(_edge(placed[connection["source"]], placed[connection["target"]],
+                           connection, lane))
     for key, node in nodes.items():
         category = (categories or {}).get(node.get("type", "")) if categories is not None \
             else node_category(node.get("type", ""))
@@ -106,10 +115,17 @@ def render_graph(graph: dict, *, problems: Iterable[dict] = (),
     return mark_safe("".join(parts))
 
 
-def _edge(start: tuple[int, int], end: tuple[int, int], connection: dict) -> str:
+def _edge(start: tuple[int, int], end: tuple[int, int], connection: dict,
+          lane: int | None = None) -> str:
+    """A connection's path; ``lane``: a height to cross skipped layers at, above their boxes."""
     x1, y1 = start[0] + BOX_W, start[1] + BOX_H // 2
     x2, y2 = end[0], end[1] + BOX_H // 2
-    if x2 <= x1:  # a back edge (a cycle) or same layer: loop around below
+    if lane is not None and x2 > x1:
+        turn = GAP_X // 2
+        d = (f"M{x1},{y1} C{x1 + turn},{y1} {x1},{lane} {x1 + turn},{lane} "
+             f"L{x2 - turn},{lane} C{x2},{lane} {x2 - turn},{y2} {x2},{y2}")
+        mid_x, mid_y = (x1 + x2) // 2, lane - 4
+    elif x2 <= x1:  # a back edge (a cycle) or same layer: loop around below
         bend = max(y1, y2) + BOX_H
         d = f"M{x1},{y1} C{x1 + 60},{bend} {x2 - 60},{bend} {x2},{y2}"
         mid_x, mid_y = (x1 + x2) // 2, bend - 8
