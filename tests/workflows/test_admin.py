@@ -442,6 +442,9 @@ def test_an_unreachable_node_is_listed_and_blocks_publishing(client, staff, work
     page = client.get(url("workflow_change", workflow.pk)).content.decode()
     problems = page.split('class="wf-problems"', 1)[1].split("</table>", 1)[0]
     assert "orphan" in problems
+    publish_page = client.get(url("workflow_publish", workflow.pk)).content.decode()
+    assert "cannot be published until these problems are fixed" in publish_page
+    assert 'value="Publish"' not in publish_page
     response = client.post(url("workflow_publish", workflow.pk), follow=True)
     assert any("orphan" in m for m in said(response))
     assert not workflow.versions.exists()
@@ -456,3 +459,14 @@ def test_export_then_import_makes_a_copy(client, staff, workflow):
     assert response.status_code == 302
     assert sorted(copy.nodes.values_list("key", flat=True)) == ["fetch", "notify", "start"]
     assert copy.connections.count() == 2
+
+
+def test_an_older_version_is_deployed_again_to_roll_back(client, staff, workflow):
+    first = WorkflowVersionFactory(workspace=workflow.workspace, workflow=workflow, number=1)
+    second = WorkflowVersionFactory(workspace=workflow.workspace, workflow=workflow, number=2)
+    client.post(url("workflowversion_changelist"),
+                {"action": "deploy", "_selected_action": [second.pk]})
+    response = client.post(url("workflowversion_changelist"),
+                           {"action": "deploy", "_selected_action": [first.pk]}, follow=True)
+    assert workflow.deployments.get(is_active=True).version == first
+    assert any("Deployed" in m for m in said(response))

@@ -23,6 +23,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from core.admin.services import adopt
 from core.downloads import content_disposition
@@ -34,7 +35,7 @@ from ..snapshot import graph_snapshot
 from .common import REFUSALS, Unavailable, badge, call, error_text, log, service
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
-JSON_WIDGET = {"widget": forms.Textarea(attrs={"rows": 2, "cols": 34, "class": "vLargeTextField"})}
+JSON_WIDGET = {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}
 SETTINGS_FIELDS = ("project", "name", "description", "status", "execution_timeout",
                    "retry_policy", "concurrency_limit", "timezone", "metadata", "input_schema")
 
@@ -410,6 +411,16 @@ class WorkflowAdmin(BaseModelAdmin):
         return refusals_as_messages(self, request, super().changeform_view, object_id,
                                     form_url, extra_context)
 
+    def delete_model(self, request, obj):
+        try:
+            service("definitions", "workflow_delete")(obj)
+        except Unavailable:
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for workflow in queryset:
+            self.delete_model(request, workflow)
+
     # --- changelist actions ----------------------------------------------------------------
 
     def _allowed(self, request, workflows):
@@ -510,11 +521,13 @@ class WorkflowAdmin(BaseModelAdmin):
             self._publish(request, workflow, note=request.POST.get("note", "")[:300])
             return redirect("admin:workflows_workflow_change", workflow.pk)
         problems = graph_problems(graph_snapshot(workflow))
-        return self._page(request, workflow, f"Publish {workflow}", action="Publish",
-                          note_field=True, problems=problems_table(problems),
-                          text=f"Freezes the draft graph and settings into version "
-                               f"{workflow.version + 1}. Running executions keep their "
-                               f"version.")
+        text = (f"Freezes the draft graph and settings into version {workflow.version + 1}. "
+                "Running executions keep their version.")
+        if problems:
+            text = "The draft cannot be published until these problems are fixed."
+        return self._page(request, workflow, f"Publish {workflow}",
+                          action=None if problems else "Publish", note_field=True,
+                          problems=problems_table(problems), text=text)
 
     def deploy_view(self, request, object_id):
         workflow = self._changeable(request, object_id)
@@ -595,6 +608,27 @@ class WorkflowVersionAdmin(ReadOnlyModelAdmin):
         ("Graph", {"fields": ("picture", "graph_json")}),
     )
     readonly_fields = ("picture", "graph_json")
+    actions = ["deploy"]
+
+    def has_deploy_permission(self, request) -> bool:
+        return request.user.has_perm("workflows.change_workflow")
+
+    @admin.action(description="Deploy this version to production (roll back or forward)",
+                  permissions=["deploy"])
+    def deploy(self, request, queryset):
+        try:
+            deploy = service("definitions", "workflow_deploy")
+        except Unavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        for version in queryset.select_related("workflow"):
+            if not tenancy.can(tenancy.principal_for(request), version.workflow, "change"):
+                self.message_user(request, f"Not allowed to deploy {version}.", messages.ERROR)
+                continue
+            deployment = call(self, request, f"{version} was not deployed", deploy,
+                              workflow=version.workflow, version=version, by=request.user)
+            if deployment is not None:
+                self.message_user(request, f"Deployed {deployment}.", messages.SUCCESS)
 
     @admin.display(description="checksum")
     def short_checksum(self, version):
