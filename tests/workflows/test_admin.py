@@ -2,6 +2,7 @@
 services, JSON import/export, and an execution's run view with cancel and re-run."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -470,3 +471,19 @@ def test_an_older_version_is_deployed_again_to_roll_back(client, staff, workflow
                            {"action": "deploy", "_selected_action": [first.pk]}, follow=True)
     assert workflow.deployments.get(is_active=True).version == first
     assert any("Deployed" in m for m in said(response))
+
+
+def test_executions_filter_by_duration(client, staff, workflow):
+    quick = ExecutionFactory(workspace=workflow.workspace, workflow=workflow, duration_ms=300)
+    slow = ExecutionFactory(workspace=workflow.workspace, workflow=workflow,
+                            duration_ms=120_000)
+    page = client.get(url("execution_changelist"), {"duration": "1-10min"}).content.decode()
+    assert url("execution_change", slow.pk) in page
+    assert url("execution_change", quick.pk) not in page
+
+
+def test_the_run_view_needs_no_inline_script(client, staff, workflow):
+    page = client.get(url("execution_change", failed_run(workflow).pk)).content.decode()
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and all("src=" in tag for tag in scripts), scripts
+    assert "onclick" not in page and "javascript:" not in page
