@@ -10,6 +10,9 @@ sync report all read:
   tokens, which sign-in creates and users only revoke).
 * ``sensitive_fields = ("password", ...)``: never serialised, filtered, or
   written to the audit trail in clear.
+* ``catalogue = True``: global reference rows owned by no workspace (e.g. the
+  workflow node types mirrored from code): readable by every signed-in user or
+  API key, written by the system only (so also ``append_only``).
 """
 
 from django.conf import settings
@@ -26,6 +29,10 @@ class TimestampedModel(models.Model):
 
 def is_append_only(model: type[models.Model]) -> bool:
     return bool(getattr(model, "append_only", False))
+
+
+def is_catalogue(model: type[models.Model]) -> bool:
+    return bool(getattr(model, "catalogue", False))
 
 
 def sensitive_fields(model: type[models.Model]) -> frozenset[str]:

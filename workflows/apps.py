@@ -13,3 +13,10 @@ class WorkflowsConfig(AppConfig):
 
         events.register()
         triggers.connect()
+
+        # Definitions (H3): the node catalogue tables mirror the code registry after migrate.
+        from django.db.models.signals import post_migrate
+
+        from .services.catalogue import sync_after_migrate
+
+        post_migrate.connect(sync_after_migrate, dispatch_uid="workflows.catalogue_sync")

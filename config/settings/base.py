@@ -274,6 +274,7 @@ SPECTACULAR_SETTINGS = {
         "ReportRunTriggerEnum": "reports.models.ReportRun.Trigger",
         "ReportDeliveryStatusEnum": "reports.models.ReportDelivery.Status",
         "ReportDeliveryChannelEnum": "reports.models.ReportDelivery.Channel",
+        "TriggerKindEnum": "workflows.models.Trigger.Kind",
     },
 }
 

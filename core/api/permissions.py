@@ -1,6 +1,6 @@
 """Model permissions for every verb, reads included (Django's default skips GET)."""
 
-from rest_framework.permissions import BasePermission, DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
 from core import tenancy
 from core.context import request_user
@@ -36,6 +36,21 @@ class TenantPermission(BasePermission):
         if action is None:
             return True
         return tenancy.can(tenancy.principal_for(request), obj, action)
+
+
+class CatalogueReadPermission(BasePermission):
+    """Catalogue resources (models declaring ``catalogue = True``): global reference
+    data any signed-in user or API key may read, whatever their workspace.
+
+    Nobody writes: a catalogue viewset routes no write (405, like any append-only
+    resource); should one ever offer a write, only superusers pass.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        principal = tenancy.principal_for(request)
+        if request.method in SAFE_METHODS or not hasattr(view, request.method.lower()):
+            return principal.is_authenticated
+        return principal.sees_everything
 
 
 class UserCredentialsRequired(BasePermission):

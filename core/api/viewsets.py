@@ -13,7 +13,7 @@ from core import tenancy
 
 from .fastpath import ValuesPlan, plan_for
 from .filters import filterable_fields, filterset_for
-from .permissions import TenantPermission
+from .permissions import CatalogueReadPermission, TenantPermission
 
 
 class ResourceMixin:
@@ -97,6 +97,12 @@ class ModelViewSet(ResourceMixin, viewsets.ModelViewSet):
 
 class ReadOnlyModelViewSet(ResourceMixin, viewsets.ReadOnlyModelViewSet):
     """For append-only models: list and retrieve; writes answer 405."""
+
+
+class CatalogueViewSet(ReadOnlyModelViewSet):
+    """Global reference data (``catalogue = True`` models): read by any signed-in caller."""
+
+    permission_classes = [CatalogueReadPermission]
 
 
 #: For resources offering a declared subset of operations (compose DRF mixins).

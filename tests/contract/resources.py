@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core import registry, tenancy
 from core.api.permissions import ModelPermissions
+from core.models import is_catalogue
 from tests.factories import CONTRACT_EXTRA, factory_for
 
 RESOURCES = registry.api_resources()
@@ -15,8 +16,10 @@ PARTIAL = [r for r in RESOURCES if set(r.operations) != set(registry.OPERATIONS)
 # Resources guarded by model permissions vs. those scoped to the caller's own rows.
 MODEL_GUARDED = [r for r in RESOURCES if ModelPermissions in r.viewset.permission_classes]
 SCOPED = [r for r in RESOURCES if tenancy.is_scoped(r.model)]
+# Global reference data (``catalogue = True``): any signed-in caller reads, nobody writes.
+CATALOGUE = [r for r in RESOURCES if is_catalogue(r.model)]
 OWNER_SCOPED = [r for r in RESOURCES if ModelPermissions not in r.viewset.permission_classes
-                and not tenancy.is_scoped(r.model)]
+                and not tenancy.is_scoped(r.model) and not is_catalogue(r.model)]
 
 
 def resource_id(resource) -> str:

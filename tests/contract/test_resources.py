@@ -11,7 +11,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from core import registry, tenancy
 from core.models import is_append_only
 
+from .isolation import key_client
 from .resources import (
+    CATALOGUE,
     DELETE_ONLY,
     MODEL_GUARDED,
     OWNER_SCOPED,
@@ -66,6 +68,26 @@ def test_owner_scoped_resources_hide_other_users_rows(resource, user_client, use
     ids = [row["id"] for row in user_client.get(list_url(resource)).json()["results"]]
     assert ids == [own.pk]
     assert_error_body(user_client.get(detail_url(resource, others.pk)), 404)
+
+
+@pytest.mark.parametrize("resource", CATALOGUE, ids=resource_id)
+def test_catalogue_resources_are_read_by_anyone_signed_in_and_written_by_none(
+        resource, user_client):
+    from tests.factories import ApiKeyFactory
+
+    obj = make(resource)
+    key = key_client(ApiKeyFactory(role="viewer").raw)  # a key of some unrelated workspace
+    for client in (user_client, key):
+        ids = [row["id"] for row in client.get(list_url(resource), {"page_size": 500})
+               .json()["results"]]
+        assert obj.pk in ids
+        assert client.get(detail_url(resource, obj.pk)).status_code == 200
+        detail = detail_url(resource, obj.pk)
+        for answer in (client.post(list_url(resource), {}, format="json"),
+                       client.put(detail, {}, format="json"),
+                       client.patch(detail, {}, format="json"), client.delete(detail)):
+            assert_error_body(answer, 405)
+    assert resource.model.objects.filter(pk=obj.pk).exists()
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=resource_id)

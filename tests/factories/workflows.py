@@ -54,7 +54,9 @@ class ConnectionFactory(DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     workflow = factory.SubFactory(WorkflowFactory, workspace=SAME_WORKSPACE)
     source = factory.SubFactory(NodeFactory, workspace=SAME_WORKSPACE, workflow=SAME_WORKFLOW)
-    target = factory.SubFactory(NodeFactory, workspace=SAME_WORKSPACE, workflow=SAME_WORKFLOW)
+    # A trigger node has no input: the target is a merge (any input, empty config).
+    target = factory.SubFactory(NodeFactory, workspace=SAME_WORKSPACE, workflow=SAME_WORKFLOW,
+                                type="merge")
     source_output = "main"
     target_input = "main"
 

@@ -1,8 +1,28 @@
-"""Workflows API routes: resources on the kernel's router, plain views in ``urlpatterns``."""
+"""Workflows API routes: resources on the kernel's router, plain views in ``urlpatterns``.
+
+The parts register before ``workflows`` itself so ``workflows/nodes/`` is never read as
+a workflow id (workflow ids are digits only anyway).
+"""
 
 from django.urls import path
 
+from core.api.routers import router
+
+from . import views as v
 from .webhooks import WebhookView
+
+router.register("workflows/nodes", v.NodeViewSet)
+router.register("workflows/connections", v.ConnectionViewSet)
+router.register("workflows/triggers", v.TriggerViewSet)
+router.register("workflows/shares", v.WorkflowShareViewSet)
+router.register("workflows/versions", v.WorkflowVersionViewSet)
+router.register("workflows/deployments", v.DeploymentViewSet)
+router.register("workflows/executions", v.ExecutionViewSet)
+router.register("workflows/spans", v.NodeExecutionViewSet)
+router.register("workflows/metrics", v.ExecutionMetricViewSet)
+router.register("workflows/node-categories", v.NodeCategoryViewSet)
+router.register("workflows/node-types", v.NodeTypeViewSet)
+router.register("workflows", v.WorkflowViewSet)
 
 urlpatterns = [
     path("hooks/workflows/<str:token>/", WebhookView.as_view(), name="workflow-webhook"),
