@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -487,3 +488,19 @@ def test_the_run_view_needs_no_inline_script(client, staff, workflow):
     scripts = re.findall(r"<script\b[^>]*>", page)
     assert scripts and all("src=" in tag for tag in scripts), scripts
     assert "onclick" not in page and "javascript:" not in page
+
+
+def test_large_span_output_is_offered_as_a_download(client, staff, workflow):
+    execution = failed_run(workflow)
+    span = execution.spans.get(node_key="start")
+    span.output = {"$ref": "file", "bytes": 70_000}
+    span.output_file.save("start-output.json", ContentFile(b'{"rows": []}'), save=False)
+    NodeExecution.objects.filter(pk=span.pk).update(output=span.output,
+                                                    output_file=span.output_file.name)
+    page = client.get(url("execution_change", execution.pk)).content.decode()
+    download = url("nodeexecution_output", span.pk)
+    assert "Kept in file storage (70,000 bytes)" in page and download in page
+    response = client.get(download)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b'{"rows": []}'
+    assert 'data-status="failed"' in page.split('id="run-graph"', 1)[1]

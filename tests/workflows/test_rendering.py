@@ -171,3 +171,13 @@ def test_pretty_json_is_indented_and_cut_when_large():
     text, cut = pretty_json({"big": "x" * 50_000})
     assert cut and len(text) < 21_000
     assert re.search(r"…$", text)
+
+
+def test_a_run_outlines_nodes_by_status():
+    root = parse(render_graph(GRAPH, categories={},
+                              statuses={"fetch": "failed", "start": "succeeded"}))
+    nodes = {g.get("data-key"): g for g in root.iter(f"{SVG}g") if g.get("class") == "wf-node"}
+    assert nodes["fetch"].get("data-status") == "failed"
+    assert nodes["check"].get("data-status") is None  # not reached
+    assert nodes["fetch"].find(f"{SVG}rect").get("stroke") != \
+        nodes["start"].find(f"{SVG}rect").get("stroke")

@@ -23,6 +23,7 @@ from core.downloads import file_download
 
 from .. import models as m
 from ..rendering.gantt import render_gantt
+from ..rendering.graph_svg import render_graph
 from ..rendering.spans import is_file_ref, pretty_json, span_tree
 from .common import Unavailable, badge, call, duration, service
 
@@ -165,7 +166,11 @@ class ExecutionAdmin(ReadOnlyModelAdmin):
                 row.badge = badge(span)
                 row.duration = duration(span.duration_ms)
                 row.url = reverse("admin:workflows_nodeexecution_change", args=[span.pk])
+            latest = {}
+            for span in sorted(spans, key=lambda s: (s.attempt, s.pk)):
+                latest[span.node_key] = span.status
             context.update({
+                "run_graph": render_graph(obj.version.graph or {}, statuses=latest),
                 "span_rows": rows,
                 "gantt": render_gantt(spans, start=obj.started_at or obj.queued_at),
                 "may_run": _may_run(request, obj),

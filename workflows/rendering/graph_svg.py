@@ -61,11 +61,19 @@ def layers(graph: dict) -> list[list[str]]:
     return [sorted(layer, key=order) for layer in result]
 
 
+#: Outlines for a run's node statuses (the status of the node's latest attempt).
+STATUS_STROKES = {"succeeded": "#15803d", "failed": "#b91c1c", "timed_out": "#b91c1c",
+                  "running": "#2563eb", "cancelled": "#b45309", "skipped": "#9ca3af",
+                  "queued": "#6b7280", "pending": "#6b7280"}
+
+
 def render_graph(graph: dict, *, problems: Iterable[dict] = (),
-                 categories: dict[str, str | None] | None = None) -> SafeString:
+                 categories: dict[str, str | None] | None = None,
+                 statuses: dict[str, str] | None = None) -> SafeString:
     """The SVG markup of ``graph``; nodes named in ``problems`` get a red outline.
 
-    ``categories`` maps node type keys to categories (default: the code registry).
+    ``categories`` maps node type keys to categories (default: the code registry);
+    ``statuses`` (node key → span status) draws a run on the graph: outlines by status.
     """
     nodes = {n["key"]: n for n in graph.get("nodes", [])}
     if not nodes:
@@ -110,7 +118,8 @@ def render_graph(graph: dict, *, problems: Iterable[dict] = (),
     for key, node in nodes.items():
         category = (categories or {}).get(node.get("type", "")) if categories is not None \
             else node_category(node.get("type", ""))
-        parts.append(_box(placed[key], node, category, key in flagged))
+        parts.append(_box(placed[key], node, category, key in flagged,
+                          (statuses or {}).get(key)))
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
@@ -151,12 +160,15 @@ def _edge(start: tuple[int, int], end: tuple[int, int], connection: dict,
     return edge + "</g>"
 
 
-def _box(at: tuple[int, int], node: dict, category: str | None, flagged: bool) -> str:
+def _box(at: tuple[int, int], node: dict, category: str | None, flagged: bool,
+         status: str | None = None) -> str:
     x, y = at
     key = str(node.get("key", ""))
     label = str(node.get("name") or key)
     fill = CATEGORY_COLOURS.get(category or "", UNKNOWN_COLOUR)
     stroke, stroke_width = ("#b91c1c", 2.5) if flagged else ("#6b7280", 1)
+    if status:
+        stroke, stroke_width = STATUS_STROKES.get(status, "#6b7280"), 3
     dash = ' stroke-dasharray="4 3"' if node.get("disabled") else ""
     opacity = ' opacity="0.6"' if node.get("disabled") else ""
     notes = [f"{key} ({node.get('type', '')})", f"category: {category or 'unknown type'}"]
@@ -164,7 +176,10 @@ def _box(at: tuple[int, int], node: dict, category: str | None, flagged: bool) -
         notes.append("disabled")
     if flagged:
         notes.append("has problems")
-    return (f'<g class="wf-node" data-key="{escape(key)}"{opacity}>'
+    if status:
+        notes.append(f"this run: {status}")
+    state = f' data-status="{escape(status)}"' if status else ""
+    return (f'<g class="wf-node" data-key="{escape(key)}"{state}{opacity}>'
             f"<title>{escape(' · '.join(notes))}</title>"
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{stroke_width}"{dash}/>'
