@@ -15,10 +15,13 @@ from django.utils import timezone
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.factories import (
+    ConnectionFactory,
     ExecutionFactory,
     NodeExecutionFactory,
+    NodeFactory,
     UserFactory,
     WorkflowFactory,
+    WorkflowVersionFactory,
     WorkspaceFactory,
 )
 from workflows.models import Execution, NodeExecution
@@ -32,9 +35,17 @@ def a_failed_run_with_a_retry() -> Execution:
     """start → fetch (failed, retried, failed again) ; start → transform (succeeded)."""
     workspace = WorkspaceFactory()
     workflow = WorkflowFactory(workspace=workspace, name="Nightly orders")
+    start = NodeFactory(workspace=workspace, workflow=workflow, key="start", name="Start")
+    for key, type_, config in (("fetch", "http_request", {"url": "https://example.com/o"}),
+                               ("transform", "json_transform", {"expression": "rows"})):
+        node = NodeFactory(workspace=workspace, workflow=workflow, key=key, type=type_,
+                           config=config)
+        ConnectionFactory(workspace=workspace, workflow=workflow, source=start, target=node)
+    version = WorkflowVersionFactory(workspace=workspace, workflow=workflow, number=1)
     t0 = timezone.now() - timedelta(minutes=5)
     execution = ExecutionFactory(
-        workspace=workspace, workflow=workflow, status=Execution.Status.FAILED,
+        workspace=workspace, workflow=workflow, version=version,
+        status=Execution.Status.FAILED,
         input={"day": "2026-11-28"}, output=None, started_at=t0,
         finished_at=t0 + timedelta(seconds=4), duration_ms=4000, failed_node="fetch",
         error="fetch: HTTP 503 from the orders API", nodes_total=3, nodes_succeeded=2,
@@ -94,6 +105,12 @@ def look_at_the_execution(base_url: str, email: str, execution_id: int, shot) ->
             transform.locator("summary").nth(1).click()
             expect(transform.locator("pre").nth(1)).to_be_visible()
             expect(transform.locator("pre").nth(1)).to_contain_text('"rows"')
+
+            # The version's graph, each node outlined by how it went in this run.
+            graph = page.locator("#run-graph svg")
+            expect(graph.locator("g.wf-node")).to_have_count(3)
+            expect(graph.locator('g.wf-node[data-key="fetch"]')).to_have_attribute(
+                "data-status", "failed")
 
             # The timing chart: an SVG with a bar per attempt, drawn with a real size.
             chart = page.get_by_role("img", name="Timing of 4 spans")
