@@ -12,7 +12,7 @@ pool as configured), then measures:
     ``BENCH_WF_SEQUENTIAL`` times (default 30): (end-to-end time - the nodes' own
     work) / 10 against (a).  Target: at most 3x.  The nodes' own work is
     ``SetValuesNode.run`` timed in this process (microseconds);
-(c) executions per second, ``BENCH_WF_BATCH`` (default 100) started at once, for the
+(c) executions per second, ``BENCH_WF_BATCH`` (default 50) started at once, for the
     10-node linear workflow and a 10-node fan-out/fan-in one (trigger -> 8 parallel
     ``set_values`` -> ``merge``): from the first ``queued_at`` to the last
     ``finished_at``;
@@ -47,7 +47,7 @@ from .timing import Result
 
 ROUNDTRIPS = int(os.environ.get("BENCH_WF_ROUNDTRIPS") or 200)
 SEQUENTIAL = int(os.environ.get("BENCH_WF_SEQUENTIAL") or 30)
-BATCH = int(os.environ.get("BENCH_WF_BATCH") or 100)
+BATCH = int(os.environ.get("BENCH_WF_BATCH") or 50)
 QUEUED = int(os.environ.get("BENCH_WF_QUEUED") or 1000)
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WF_WORKER_CONCURRENCY") or 2)
 LIMIT = 5
