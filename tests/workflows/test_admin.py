@@ -504,3 +504,14 @@ def test_large_span_output_is_offered_as_a_download(client, staff, workflow):
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b'{"rows": []}'
     assert 'data-status="failed"' in page.split('id="run-graph"', 1)[1]
+
+
+def test_the_trigger_filter_lists_unnamed_triggers_by_workflow_in_one_query(
+        client, staff, workflow, django_assert_max_num_queries):
+    for _ in range(5):
+        trigger = TriggerFactory(workspace=workflow.workspace, workflow=workflow, name="")
+        ExecutionFactory(workspace=workflow.workspace, workflow=workflow, trigger=trigger)
+    client.get(url("execution_changelist"))  # warm caches
+    with django_assert_max_num_queries(20):
+        page = client.get(url("execution_changelist")).content.decode()
+    assert page.count("Manual trigger of Orders &lt;sync&gt;") >= 5

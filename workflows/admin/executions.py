@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from core import tenancy
 from core.admin.base import ReadOnlyModelAdmin
+from core.admin.filters import MAX_CHOICES, ScopedRelatedFieldListFilter
 from core.downloads import file_download
 
 from .. import models as m
@@ -91,13 +92,22 @@ class DurationFilter(admin.SimpleListFilter):
         return queryset if high is None else queryset.filter(duration_ms__lt=high)
 
 
+class TriggerFilter(ScopedRelatedFieldListFilter):
+    """Triggers named after their workflow when unnamed: read with it (no query per choice)."""
+
+    def field_choices(self, field, request, model_admin):
+        queryset = tenancy.scope_related(m.Trigger.objects.select_related("workflow"),
+                                         tenancy.principal_for(request), model_admin.model)
+        return [(t.pk, str(t)) for t in queryset.order_by("workflow__name", "id")[:MAX_CHOICES]]
+
+
 @admin.register(m.Execution)
 class ExecutionAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "workflow", "status_badge", "source", "trigger", "duration",
                     "started_at", "queued_at")
     list_display_links = ("id", "workflow")
     list_select_related = ("workflow", "trigger__workflow")
-    list_filter = ("status", "source", DurationFilter, "workflow", "trigger",
+    list_filter = ("status", "source", DurationFilter, "workflow", ("trigger", TriggerFilter),
                    ("queued_at", admin.DateFieldListFilter))
     search_fields = ("=id", "workflow__name", "=trace_id")
     change_form_template = "admin/workflows/execution/change_form.html"
