@@ -241,3 +241,18 @@ def test_a_webhook_secret_is_shown_once_stored_encrypted_and_rotated(workflow):
     manual = triggers.trigger_create(workflow=workflow, kind=Kind.MANUAL)
     with pytest.raises(ValidationError, match="Only webhook"):
         triggers.trigger_set_secret(manual)
+
+
+def test_a_workflow_is_not_restarted_by_its_own_outcome(
+        workflow, django_capture_on_commit_callbacks):
+    done = "workflows.execution.succeeded"
+    triggers.trigger_create(workflow=workflow, kind=Kind.EVENT, config={"event": done})
+    upstream = WorkflowFactory(workspace=workflow.workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.emit(done, {"workflow": workflow.pk, "execution": 1},
+                    workspace_id=workflow.workspace_id)
+    assert not Execution.objects.exists()  # its own success: no loop
+    with django_capture_on_commit_callbacks(execute=True):
+        events.emit(done, {"workflow": upstream.pk, "execution": 2},
+                    workspace_id=workflow.workspace_id)
+    assert Execution.objects.get().input == {"workflow": upstream.pk, "execution": 2}

@@ -278,9 +278,10 @@ def on_event(event: events.Event) -> list[Execution]:
                           workflow__status=Workflow.Status.ACTIVE,
                           config__event=event.name)
                   .order_by("pk"))
+    own = event.payload.get("workflow") if event.name.startswith("workflows.") else None
     for trigger in candidates:
-        if not event_matches(trigger, event):
-            continue
+        if not event_matches(trigger, event) or trigger.workflow_id == own:
+            continue  # a workflow never restarts itself on its own outcome (a loop)
         try:
             execution = _start(workflow=trigger.workflow, input=event.payload,
                                source=Execution.Source.EVENT, trigger=trigger,
