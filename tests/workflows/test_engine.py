@@ -505,3 +505,19 @@ def test_a_secret_used_by_a_node_is_redacted_from_every_span_and_error(engine_wo
         (s.input, s.output, s.error) for s in spans(execution)]
     assert "s3cr3t-value-42" not in repr(stored)
     assert spans(execution, "boom")[0].error == "rejected ***"
+
+
+def test_a_finished_execution_announces_its_outcome(engine_workflow, run_eagerly):
+    from core import events
+
+    publish(engine_workflow, [node("a", config={"value": "done"})], [edge("start", "a")])
+    seen = []
+    events.subscribe(seen.append)
+    try:
+        execution = run_eagerly(engine_workflow)
+    finally:
+        events.unsubscribe(seen.append)
+    announced = [e for e in seen if e.name.startswith("workflows.execution.")]
+    assert [(e.name, e.payload["execution"], e.payload["workflow"], e.payload["output"])
+            for e in announced] == [("workflows.execution.succeeded", execution.pk,
+                                     engine_workflow.pk, "done")]

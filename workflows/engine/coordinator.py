@@ -202,16 +202,23 @@ def finish(execution: Execution, status: str, *, output=None, error: str = "",
 
 
 def _announce(execution: Execution) -> None:
-    """``workflows.execution.succeeded`` / ``.failed`` for event triggers (when registered)."""
+    """``workflows.execution.succeeded`` / ``.failed`` (failed or timed out), dispatched
+    on commit, for event triggers (payload as ``workflows.events`` declares it)."""
     from core import events
 
-    name = ("workflows.execution.succeeded" if execution.status == E.SUCCEEDED
-            else "workflows.execution.failed")
-    if not events.is_registered(name):
-        return
-    events.emit(name, {"execution_id": execution.pk, "workflow_id": execution.workflow_id,
-                       "status": execution.status, "trace_id": execution.trace_id},
-                workspace_id=execution.workspace_id)
+    payload = {"execution": execution.pk, "workflow": execution.workflow_id,
+               "version": execution.version.number, "trace_id": execution.trace_id}
+    if execution.status == E.SUCCEEDED:
+        name = "workflows.execution.succeeded"
+        payload["output"] = execution.output  # inline, or the marker of a stored file
+    elif execution.status in (E.FAILED, E.TIMED_OUT):
+        name = "workflows.execution.failed"
+        payload.update(status=execution.status, error=execution.error,
+                       failed_node=execution.failed_node)
+    else:
+        return  # cancelled: someone decided; nothing to react to
+    if events.is_registered(name):
+        events.emit(name, payload, workspace_id=execution.workspace_id)
 
 
 def admit(workflow_id: int) -> list[int]:
