@@ -521,3 +521,16 @@ def test_a_finished_execution_announces_its_outcome(engine_workflow, run_eagerly
     assert [(e.name, e.payload["execution"], e.payload["workflow"], e.payload["output"])
             for e in announced] == [("workflows.execution.succeeded", execution.pk,
                                      engine_workflow.pk, "done")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_workflow_runs_eagerly_without_deep_recursion(engine_workflow):
+    """Eager Celery runs a task inside the call that sends it; 150 nodes in a row would
+    pass Python's recursion limit unless the engine queues them behind each other."""
+    keys = [f"n{i:03d}" for i in range(150)]
+    publish(engine_workflow, [node(key) for key in keys],
+            [edge(a, b) for a, b in itertools.pairwise(["start", *keys])])
+    execution = svc.execution_start(workflow=engine_workflow, input={"v": 1})
+    execution.refresh_from_db()
+    assert execution.status == E.SUCCEEDED, execution.error
+    assert execution.output == {"v": 1} and runs(engine_workflow.pk) == 150

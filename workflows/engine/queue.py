@@ -8,11 +8,38 @@ message held past the broker's visibility timeout is delivered a second time
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+_eager = threading.local()
+
+
+def _send(send: Callable[[], None]) -> None:
+    """Send now; but with eager Celery (tests, development), where a task runs inside
+    the call that sends it, queue it behind the task running now instead, so that a
+    long workflow runs as a loop rather than as ever-deeper recursion (100 nodes would
+    pass Python's recursion limit)."""
+    from config.celery_app import app
+
+    if not app.conf.task_always_eager:
+        send()
+        return
+    pending = getattr(_eager, "pending", None)
+    if pending is not None:
+        pending.append(send)
+        return
+    _eager.pending = deque([send])
+    try:
+        while _eager.pending:
+            _eager.pending.popleft()()
+    finally:
+        _eager.pending = None
 
 
 def run_span_later(span_id: int, *, eta: datetime | None = None) -> None:
@@ -26,10 +53,10 @@ def run_span_later(span_id: int, *, eta: datetime | None = None) -> None:
             tasks.run_node.apply_async((span_id,), eta=eta)
         # else: the reaper sends it once due.
 
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _send(send))
 
 
 def advance_later(execution_id: int) -> None:
     from .. import tasks
 
-    transaction.on_commit(lambda: tasks.advance_execution.delay(execution_id))
+    transaction.on_commit(lambda: _send(lambda: tasks.advance_execution.delay(execution_id)))
