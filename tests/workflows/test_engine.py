@@ -67,6 +67,35 @@ def test_fan_out_then_a_merge_waits_for_every_input(engine_workflow, run_eagerly
     assert merge.started_at >= max(a.finished_at, b.finished_at)
 
 
+def test_each_span_names_the_span_that_led_to_it_and_retries_share_it(engine_workflow,
+                                                                     run_eagerly):
+    policy = {"max_attempts": 2, "backoff": 0, "jitter": 0, "max_delay": 0}
+    publish(engine_workflow,
+            [node("a"), node("flaky", "t_flaky", config={"fail_times": 1},
+                             retry_policy=policy)],
+            [edge("start", "a"), edge("a", "flaky")])
+    execution = run_eagerly(engine_workflow)
+    assert execution.status == E.SUCCEEDED, execution.error
+    start, a = spans(execution, "start")[0], spans(execution, "a")[0]
+    first, second = spans(execution, "flaky")
+    assert start.parent_span_id == ""  # the root of the trace
+    assert a.parent_span_id == start.span_id
+    assert first.parent_span_id == second.parent_span_id == a.span_id
+
+
+def test_a_merge_fed_by_one_taken_branch_keeps_that_branchs_list_whole(engine_workflow,
+                                                                       run_eagerly):
+    publish(engine_workflow,
+            [node("check", "t_branch", config={"port": "true"}),
+             node("rows", config={"value": [1, 2, 3]}), node("other"),
+             node("join", "merge", config={"mode": "list"})],
+            [edge("start", "check"), edge("check", "rows", "true"),
+             edge("check", "other", "false"), edge("rows", "join"), edge("other", "join")])
+    execution = run_eagerly(engine_workflow)
+    assert execution.status == E.SUCCEEDED, execution.error
+    assert execution.output == [[1, 2, 3]]  # one branch whose output is a list, not three
+
+
 def test_the_branch_not_taken_skips_its_whole_subtree(engine_workflow, run_eagerly):
     publish(engine_workflow,
             [node("check", "t_branch", config={"port": "true"}), node("yes"), node("no"),

@@ -55,18 +55,39 @@ def latest_spans(execution_id: int) -> dict[str, NodeExecution]:
     return latest
 
 
+def _taken(plan: Plan, key: str, latest: dict[str, NodeExecution]):
+    """The incoming connections of ``key`` that were taken, with their source spans."""
+    for edge in plan.incoming[key]:
+        source = latest.get(edge.source)
+        if source is not None and edge.source_output in ports(source):
+            yield edge, source
+
+
 def gather_input(plan: Plan, key: str, latest: dict[str, NodeExecution]) -> dict:
     """Per input port, the output of the upstream node (a list when several taken
     connections feed the port, in connection order)."""
     gathered: dict[str, list] = {}
-    for edge in plan.incoming[key]:
-        source = latest.get(edge.source)
-        if source is None or edge.source_output not in ports(source):
-            continue
+    for edge, source in _taken(plan, key, latest):
         gathered.setdefault(edge.target_input, []).append(
             data.load(source, "output", "output_file"))
     return {port: values[0] if len(values) == 1 else values
             for port, values in gathered.items()}
+
+
+def fan_in(plan: Plan, key: str, latest: dict[str, NodeExecution]) -> dict[str, int]:
+    """Per input port, how many taken connections fed it: tells a merge node one list
+    output from several branches' outputs."""
+    counts: dict[str, int] = {}
+    for edge, _source in _taken(plan, key, latest):
+        counts[edge.target_input] = counts.get(edge.target_input, 0) + 1
+    return counts
+
+
+def parent_span_id(plan: Plan, key: str, latest: dict[str, NodeExecution]) -> str:
+    """The span that led to ``key``: its first taken upstream span (entry nodes: none)."""
+    for _edge, source in _taken(plan, key, latest):
+        return source.span_id
+    return ""
 
 
 def finished_outputs(latest: dict[str, NodeExecution]) -> dict[str, dict]:
@@ -124,13 +145,16 @@ def _ready_span(execution: Execution, plan: Plan, key: str,
                 latest: dict[str, NodeExecution]) -> NodeExecution | None:
     """The span for ``key`` if its upstream is done (queued, skipped or passed through)."""
     edges = plan.incoming[key]
+    parent = ""
     if edges:
         upstream = [latest.get(edge.source) for edge in edges]
         if any(span is None or span.status not in DONE for span in upstream):
             return None
-        if not any(edge.source_output in ports(latest[edge.source]) for edge in edges):
+        parent = parent_span_id(plan, key, latest)
+        if not parent:
             now = timezone.now()
             return new_span(execution, plan, key, status=S.SKIPPED, started_at=now,
+                            parent_span_id=latest[edges[0].source].span_id,
                             finished_at=now, duration_ms=0,
                             error="Skipped: no connection into it was taken.")
     if plan.nodes[key].get("disabled"):
@@ -141,10 +165,11 @@ def _ready_span(execution: Execution, plan: Plan, key: str,
                    gather_input(plan, key, latest).get("main"),
                    stem=f"execution-{execution.pk}-{key}")
         return new_span(execution, plan, key, status=S.SKIPPED, output=span.output,
+                        parent_span_id=parent,
                         output_file=span.output_file.name or "", output_port="main",
                         started_at=now, finished_at=now, duration_ms=0,
                         error="Disabled: its input passed through.")
-    return new_span(execution, plan, key, status=S.QUEUED)
+    return new_span(execution, plan, key, status=S.QUEUED, parent_span_id=parent)
 
 
 def _output(plan: Plan, latest: dict[str, NodeExecution]):

@@ -34,7 +34,15 @@ from ..models import Execution, NodeExecution
 from ..nodes import registry
 from ..nodes.base import NodeContext, NodeError, NodeResult
 from . import data
-from .coordinator import ACTIVE, advance, finished_outputs, gather_input, latest_spans, new_span
+from .coordinator import (
+    ACTIVE,
+    advance,
+    fan_in,
+    finished_outputs,
+    gather_input,
+    latest_spans,
+    new_span,
+)
 from .plan import Plan
 from .queue import advance_later, run_span_later
 from .retry import effective_policy, may_retry, retry_delay
@@ -152,7 +160,8 @@ def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int
             node_key=span.node_key, attempt=span.attempt, config=config, input=node_input,
             execution_input=execution_input, idempotency_key=span.idempotency_key,
             deadline=time.monotonic() + timeout, depth=execution.depth,
-            secret_values=secret_values, extra={"span_id": span.pk})
+            secret_values=secret_values,
+            extra={"span_id": span.pk, "fan_in": fan_in(plan, span.node_key, latest)})
         with time_limit(timeout):
             result = node_type().run(context)
     except AttemptTimedOut as exc:
@@ -220,7 +229,7 @@ def fail(span: NodeExecution, error: str, *, plan: Plan, timed_out: bool = False
                 return False
             retry = new_span(span.execution, plan, span.node_key, attempt=span.attempt + 1,
                              status=S.PENDING, not_before=now + timedelta(seconds=delay),
-                             heartbeat_at=None)
+                             heartbeat_at=None, parent_span_id=span.parent_span_id)
             run_span_later(retry.pk, eta=retry.not_before)
             return True
         if node.get("continue_on_fail"):
