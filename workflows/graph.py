@@ -84,7 +84,7 @@ def graph_problems(graph: dict) -> list[dict]:
             problems.append(_problem(key, field, text))
 
     for index, edge in enumerate(connections):
-        problems += _connection_problems(index, edge, types, digraph)
+        problems += _connection_problems(index, edge, types, configs, digraph)
 
     triggers = [key for key, t in types.items() if t is not None and t.is_trigger]
     if not triggers and types:
@@ -113,7 +113,8 @@ def graph_problems(graph: dict) -> list[dict]:
     return problems
 
 
-def _connection_problems(index: int, edge, types: dict, digraph: nx.DiGraph) -> list[dict]:
+def _connection_problems(index: int, edge, types: dict, configs: dict,
+                         digraph: nx.DiGraph) -> list[dict]:
     where = f"connections.{index}"
     if not isinstance(edge, dict):
         return [_problem(None, where, "A connection must be an object.")]
@@ -127,8 +128,9 @@ def _connection_problems(index: int, edge, types: dict, digraph: nx.DiGraph) -> 
     if found:
         return found
     source_type, target_type = types[source], types[target]
-    if source_type is not None and output != ERROR_OUTPUT and output not in source_type.outputs:
-        declared = ", ".join([*source_type.outputs, ERROR_OUTPUT])
+    outputs = source_type.outputs_for(configs[source]) if source_type is not None else ()
+    if source_type is not None and output != ERROR_OUTPUT and output not in outputs:
+        declared = ", ".join([*outputs, ERROR_OUTPUT])
         found.append(_problem(source, "source_output",
                               f"{source!r} ({source_type.key}) has no output {output!r}; "
                               f"its outputs: {declared}."))

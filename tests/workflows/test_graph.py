@@ -116,3 +116,15 @@ def test_duplicate_keys_and_junk_are_reported_not_raised():
     assert find(graph_problems(g), "start", "key")
     assert graph_problems({"nodes": "x"})[0]["field"] == "graph"
     assert graph_problems("nonsense")[0]["field"] == "graph"
+
+
+def test_a_switch_has_the_outputs_its_cases_name():
+    switch = node("route", "switch", value="{{ input.tier }}",
+                  cases=[{"output": "gold", "value": "gold"}, {"output": "silver",
+                                                                "value": "silver"}])
+    g = graph([node("start", "trigger"), switch, node("a"), node("b"), node("c"), node("d")],
+              [edge("start", "route"), edge("route", "a", "gold"), edge("route", "b", "silver"),
+               edge("route", "c", "default"), edge("route", "d", "bronze")])
+    (problem,) = graph_problems(g)
+    assert problem["node"] == "route" and problem["field"] == "source_output"
+    assert "no output 'bronze'; its outputs: gold, silver, default, error" in problem["message"]

@@ -73,5 +73,10 @@ class NodeType:
     #: Seconds one attempt may take unless the node sets its own timeout.
     default_timeout: ClassVar[int] = 300
 
+    @classmethod
+    def outputs_for(cls, config) -> tuple[str, ...]:
+        """The output ports a node with this config has (a switch names its own)."""
+        return cls.outputs
+
     def run(self, context: NodeContext) -> NodeResult:
         raise NotImplementedError

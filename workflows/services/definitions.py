@@ -296,12 +296,13 @@ def _check_ports(connection: Connection) -> None:
     source_type = registry.find(connection.source.type)
     target_type = registry.find(connection.target.type)
     problems = {}
+    outputs = source_type.outputs_for(connection.source.config) if source_type else ()
     if source_type is not None and connection.source_output != "error" and \
-            connection.source_output not in source_type.outputs:
+            connection.source_output not in outputs:
         problems["source_output"] = [
             f"{connection.source.key!r} ({source_type.key}) has no output "
             f"{connection.source_output!r}; its outputs: "
-            f"{', '.join([*source_type.outputs, 'error'])}."]
+            f"{', '.join([*outputs, 'error'])}."]
     if target_type is not None and connection.target_input not in target_type.inputs:
         problems["target_input"] = [
             f"{connection.target.key!r} ({target_type.key}) has no input "
