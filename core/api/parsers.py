@@ -8,6 +8,7 @@ encoder or cache key can carry further.
 """
 
 import io
+import json
 import re
 
 from django.conf import settings
@@ -77,19 +78,40 @@ def has_lone_surrogate(data) -> bool:
     return False
 
 
+def check_depth(body: bytes) -> None:
+    # Few openers cannot nest deeply: most bodies skip the scan.
+    openers = body.count(b"[") + body.count(b"{")
+    if openers > MAX_JSON_DEPTH and nesting_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ApiError(400, "too_deep",
+                       f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+
+
+def check_text(data) -> None:
+    if has_lone_surrogate(data):
+        raise ApiError(400, "invalid_text",
+                       "The JSON body holds a lone surrogate escape (e.g. \\ud800), "
+                       "which is not text. Send valid Unicode.")
+
+
+def parse_json(body: bytes):
+    """``body`` decoded with the bounds every API body has, for views that read the raw
+    body themselves (a webhook checks its signature on the bytes first)."""
+    check_depth(body)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise ApiError(400, "invalid_json", "The body is not valid JSON.",
+                       errors={"body": [str(exc)[:200]]}) from None
+    check_text(data)
+    return data
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = read_bounded(stream, max_size())
-        # Few openers cannot nest deeply: most bodies skip the scan.
-        openers = body.count(b"[") + body.count(b"{")
-        if openers > MAX_JSON_DEPTH and nesting_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-            raise ApiError(400, "too_deep",
-                           f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+        check_depth(body)
         data = super().parse(io.BytesIO(body), media_type, parser_context)
-        if has_lone_surrogate(data):
-            raise ApiError(400, "invalid_text",
-                           "The JSON body holds a lone surrogate escape (e.g. \\ud800), "
-                           "which is not text. Send valid Unicode.")
+        check_text(data)
         return data
 
 

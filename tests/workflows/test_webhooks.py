@@ -181,3 +181,16 @@ def test_odd_requests_never_answer_500(client, hook, headers):
     assert response.status_code < 500
     response = APIClient().get(url(hook))
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("raw, code", [(b"[" * 100_000, "too_deep"),
+                                       (b'{"customer": "\\ud800x"}', "invalid_text"),
+                                       (b'{"customer": ', "invalid_json")])
+def test_a_signed_body_that_is_not_usable_json_is_a_clear_400(client, hook, raw, code):
+    hook.workflow.triggers.filter(pk=hook.pk).update(config={"max_body_bytes": 200_000})
+    hook.refresh_from_db()
+    hook.new_secret = triggers.trigger_set_secret(hook)
+    response = deliver(client, hook, raw=raw)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == code
+    assert not Execution.objects.exists()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets as _secrets
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from django_celery_beat.models import PeriodicTask
 
 from core import beat, cron, events
 from core.api.errors import ApiError
+from core.api.parsers import parse_json
 from workspaces.services.vault import decrypt, encrypt
 
 from ..models import Execution, Trigger, Workflow
@@ -365,11 +365,7 @@ def webhook_receive(*, token: str, body: bytes, headers: Mapping) -> Execution:
         raise ApiError(409, "workflow_not_active",
                        f"The workflow is {workflow.get_status_display().lower()}; only "
                        "active workflows accept webhooks.")
-    try:
-        data = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.",
-                       errors={"body": [str(exc)[:200]]}) from None
+    data = parse_json(body) if body.strip() else {}
     if not isinstance(data, dict):
         raise ApiError(400, "invalid", "The body must be a JSON object.",
                        errors={"body": ["Send a JSON object, e.g. {\"customer\": 42}."]})
