@@ -26,7 +26,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Execution, NodeExecution, Workflow
+from ..models import Execution, NodeExecution, Workflow, WorkflowVersion
 from . import data
 from .locking import for_update
 from .plan import Plan
@@ -106,12 +106,18 @@ def new_span(execution: Execution, plan: Plan, key: str, *, attempt: int = 1,
         idempotency_key=f"{execution.trace_id}-{key}-{attempt}"[:100], **fields)
 
 
-def advance(execution_id: int) -> str:
-    """Schedule what is ready, skip what cannot run, finish when done; the state after."""
+def advance(execution_id: int, *, version: WorkflowVersion | None = None) -> str:
+    """Schedule what is ready, skip what cannot run, finish when done; the state after.
+
+    ``version``: the execution's version when the caller has it already (a runner just
+    ran one of its nodes); versions never change, so it saves reading the graph again.
+    """
     with transaction.atomic():
         execution = for_update(Execution.objects.filter(pk=execution_id)).first()
         if execution is None:
             return "gone"
+        if version is not None and version.pk == execution.version_id:
+            execution.version = version
         if execution.status != E.RUNNING:
             return execution.status
         if execution.cancel_requested:

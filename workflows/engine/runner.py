@@ -75,7 +75,8 @@ def run_span(span_id: int) -> str:
 
     "early" means its ``not_before`` is still ahead: the caller sends it again later.
     """
-    span = NodeExecution.objects.filter(pk=span_id).select_related("execution").first()
+    span = NodeExecution.objects.filter(pk=span_id).select_related(
+        "execution__version").first()
     if span is None:
         return "gone"
     now = timezone.now()
@@ -112,20 +113,24 @@ def _claim_and_run(span: NodeExecution) -> str:
     if not locks.job_lock_take(LOCK_KEY, span.pk):
         return "taken"
     try:
+        # Upstream spans are final before this one is queued: read them once, here.
+        latest = latest_spans(execution.pk)
+        node_input = gather_input(plan, span.node_key, latest)
         now = timezone.now()
-        claimed = NodeExecution.objects.filter(pk=span.pk, status=S.QUEUED).update(
-            status=S.RUNNING, started_at=now, heartbeat_at=now, finished_at=None,
-            deadline_at=now + timedelta(seconds=timeout))
-        if not claimed:
+        claim = {"status": S.RUNNING, "started_at": now, "heartbeat_at": now,
+                 "finished_at": None, "deadline_at": now + timedelta(seconds=timeout),
+                 "input": data.inline_or_marker(node_input)}
+        if not NodeExecution.objects.filter(pk=span.pk, status=S.QUEUED).update(**claim):
             return "taken"
-        span.refresh_from_db()
+        for name, value in claim.items():
+            setattr(span, name, value)
         with Heartbeat(lambda: _beat(span.pk), settings.WORKFLOW_HEARTBEAT_SECONDS,
                        name=f"workflow-span-heartbeat-{span.pk}"):
-            outcome = _execute(span, execution, plan, timeout)
+            outcome = _execute(span, execution, plan, timeout, latest, node_input)
     finally:
         locks.job_lock_release(LOCK_KEY, span.pk)
     record(span, outcome, plan)
-    advance(execution.pk)
+    advance(execution.pk, version=execution.version)
     return outcome.status
 
 
@@ -134,7 +139,8 @@ def _beat(span_id: int) -> None:
                    heartbeat_at=timezone.now())
 
 
-def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int) -> Outcome:
+def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int,
+             latest: dict[str, NodeExecution], node_input: dict) -> Outcome:
     """Render the config, run the node under its time limit; never raises for the node."""
     from .. import expressions  # H2's module; imported late, it may be written meanwhile
 
@@ -143,10 +149,7 @@ def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int
     if node is None or node_type is None:
         return Outcome(S.FAILED, error=f"No node type {span.node_type!r} in this server's "
                                        "catalogue.")
-    latest = latest_spans(execution.pk)
-    node_input = gather_input(plan, span.node_key, latest)
     execution_input = data.load(execution, "input", "input_file")
-    NodeExecution.objects.filter(pk=span.pk).update(input=data.inline_or_marker(node_input))
     secret_values: tuple[str, ...] = ()
     try:
         scope = {"input": execution_input, "nodes": finished_outputs(latest),
