@@ -33,7 +33,7 @@ run: install
 
 ## The whole suite: PostgreSQL when DATABASE_URL is set, SQLite otherwise.
 test: install
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=25
 
 lint: install
 	$(BIN)/ruff check .
