@@ -382,6 +382,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every request's full URL at INFO: a workflow's HTTP node may carry a
+    # secret in its query string. Its warnings (no URLs) still show.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # --- Production hardening ----------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,8 +175,9 @@ def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int
         return Outcome(S.FAILED, error=str(exc), retryable=exc.retryable,
                        secret_values=secret_values)
     except Exception as exc:  # the node's bug or an unexpected failure: recorded, retried
-        log.warning("Node %s of execution %s failed", span.node_key, execution.pk,
-                    exc_info=True)
+        # The traceback may quote a rendered secret (a URL, a header): log it redacted.
+        log.warning("Node %s of execution %s failed:\n%s", span.node_key, execution.pk,
+                    expressions.redact(traceback.format_exc(), secret_values))
         return Outcome(S.FAILED, error=f"{type(exc).__name__}: {exc}", retryable=True,
                        secret_values=secret_values)
     result = result if isinstance(result, NodeResult) else NodeResult(output=result)
