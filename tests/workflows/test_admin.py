@@ -24,6 +24,7 @@ from tests.factories import (
     TriggerFactory,
     UserFactory,
     WorkflowFactory,
+    WorkflowShareFactory,
     WorkflowVersionFactory,
     WorkspaceFactory,
 )
@@ -386,6 +387,24 @@ def test_staff_who_may_only_view_cannot_cancel_or_rerun(client, workspace, workf
     assert client.post(url("execution_rerun", execution.pk)).status_code == 403
     assert client.post(url("execution_cancel", execution.pk)).status_code == 403
 
+
+
+def test_a_viewer_with_a_run_share_may_cancel_in_the_admin_as_in_the_api(client, workspace,
+                                                                        workflow):
+    viewer = UserFactory(is_staff=True)
+    MembershipFactory(workspace=workspace, user=viewer, role="viewer")
+    viewer.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="workflows", codename__in=["view_execution",
+                                                           "change_workflow"]))
+    client.force_login(viewer)
+    execution = ExecutionFactory(workspace=workspace, workflow=workflow,
+                                 status=Execution.Status.QUEUED, started_at=None,
+                                 finished_at=None, duration_ms=None)
+    assert client.post(url("execution_cancel", execution.pk)).status_code == 403
+    WorkflowShareFactory(workspace=workspace, workflow=workflow, user=viewer, access="run")
+    client.post(url("execution_cancel", execution.pk))
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.CANCELLED
 
 # --- triggers --------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from core.admin.filters import MAX_CHOICES, ScopedRelatedFieldListFilter
 from core.downloads import file_download
 
 from .. import models as m
+from .. import queries
 from ..rendering.gantt import render_gantt
 from ..rendering.graph_svg import render_graph
 from ..rendering.spans import is_file_ref, pretty_json, span_tree
@@ -50,9 +51,10 @@ def json_block(value, *, file_url: str | None = None, open_: bool = False):
 
 
 def _may_run(request, execution) -> bool:
-    """Cancelling and re-running act on the workflow: who may change it may do them."""
+    """Cancelling and re-running start or stop runs: the API's rule (``can_run``: a role
+    that may change the workflow, or a run share), for staff allowed to change workflows."""
     return request.user.has_perm("workflows.change_workflow") and \
-        tenancy.can(tenancy.principal_for(request), execution.workflow, "change")
+        queries.can_run(tenancy.principal_for(request), execution.workflow)
 
 
 class RerunForm(forms.Form):
