@@ -6,6 +6,7 @@ downloaded by ``playwright install``.  Without it these tests are skipped, with 
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,33 @@ CHROMIUM_ARGS = [
 ]
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results" / "e2e"
 TIMEOUT_MS = 10_000
+
+
+@contextmanager
+def admin_session(base_url: str, email: str, password: str, **context_options):
+    """A page of a fresh headless Chromium, signed in to the admin as ``email``.
+
+    For tests that drive Playwright in a thread of their own (its sync API keeps an event
+    loop in the thread that starts it, and this package's browser may be open already).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(base_url=base_url, locale="en-US",
+                                          **context_options)
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            page.goto("/admin/login/")
+            page.get_by_label("Email address").fill(email)
+            page.get_by_label("Password").fill(password)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Log in").click()
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,7 +12,7 @@ import pytest
 
 from reports.models import ReportRun
 from reports.services.runs import run_request
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.conftest import CHROMIUM, admin_session
 from tests.factories import (
     MembershipFactory,
     ReportDefinitionFactory,
@@ -27,40 +27,26 @@ PASSWORD = "correct horse battery staple"
 
 
 def look_at_the_report(base_url: str, email: str, run_id: int) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(base_url=base_url, locale="en-US")
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            page.goto("/admin/login/")
-            page.get_by_label("Email address").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Log in").click()
+    with admin_session(base_url, email, PASSWORD) as page:
+        page.goto(f"/admin/reports/reportrun/{run_id}/change/")
+        expect(page.locator(".field-status_badge")).to_contain_text("Succeeded")
+        page.get_by_role("link", name="View the report").first.click()
 
-            page.goto(f"/admin/reports/reportrun/{run_id}/change/")
-            expect(page.locator(".field-status_badge")).to_contain_text("Succeeded")
-            page.get_by_role("link", name="View the report").first.click()
-
-            frame_element = page.locator("iframe.report-frame")
-            expect(frame_element).to_be_visible()
-            assert frame_element.get_attribute("sandbox") == ""  # no scripts, no same origin
-            report = page.frame_locator("iframe.report-frame")
-            expect(report.get_by_role("heading", level=1)).to_have_text("Regional sales Q1")
-            charts = report.locator("figure.report-chart svg")
-            expect(charts).to_have_count(3)
-            for number in range(3):
-                box = charts.nth(number).bounding_box()
-                assert box is not None and box["width"] > 300 and box["height"] > 100, box
-            expect(report.get_by_role("img", name="Weight by state")).to_be_visible()
-            expect(report.locator("table[data-table='sales_by_state'] tbody tr")) \
-                .to_have_count(2)
-        finally:
-            browser.close()
+        frame_element = page.locator("iframe.report-frame")
+        expect(frame_element).to_be_visible()
+        assert frame_element.get_attribute("sandbox") == ""  # no scripts, no same origin
+        report = page.frame_locator("iframe.report-frame")
+        expect(report.get_by_role("heading", level=1)).to_have_text("Regional sales Q1")
+        charts = report.locator("figure.report-chart svg")
+        expect(charts).to_have_count(3)
+        for number in range(3):
+            box = charts.nth(number).bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 100, box
+        expect(report.get_by_role("img", name="Weight by state")).to_be_visible()
+        expect(report.locator("table[data-table='sales_by_state'] tbody tr")) \
+            .to_have_count(2)
 
 
 def test_the_admin_shows_the_stored_report_with_its_charts(live_server):

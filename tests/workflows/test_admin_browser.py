@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.conftest import CHROMIUM, admin_session
 from tests.factories import (
     ConnectionFactory,
     ExecutionFactory,
@@ -72,60 +72,46 @@ def a_failed_run_with_a_retry() -> Execution:
 
 
 def look_at_the_execution(base_url: str, email: str, execution_id: int, shot) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(base_url=base_url, locale="en-US",
-                                          viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            page.goto("/admin/login/")
-            page.get_by_label("Email address").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Log in").click()
+    with admin_session(base_url, email, PASSWORD,
+                       viewport={"width": 1400, "height": 1000}) as page:
+        page.goto(f"/admin/workflows/execution/{execution_id}/change/")
+        expect(page.locator(".field-status_badge")).to_contain_text("Failed")
 
-            page.goto(f"/admin/workflows/execution/{execution_id}/change/")
-            expect(page.locator(".field-status_badge")).to_contain_text("Failed")
+        # The span tree: four rows (one per attempt), children nested under "start".
+        rows = page.locator("#span-tree tbody tr")
+        expect(rows).to_have_count(4)
+        expect(rows.first).to_have_attribute("data-node", "start")
+        retried = page.locator('#span-tree tr[data-node="fetch"]')
+        expect(retried).to_have_count(2)
+        expect(retried.nth(1)).to_have_attribute("data-attempt", "2")
+        expect(retried.nth(1)).to_have_class("wf-span wf-depth-1")
+        expect(retried.nth(1).locator(".wf-error")).to_contain_text("HTTP 503")
+        # Folded data opens on a click (plain <details>, no script).
+        transform = page.locator('#span-tree tr[data-node="transform"]')
+        transform.locator("summary").nth(1).click()
+        expect(transform.locator("pre").nth(1)).to_be_visible()
+        expect(transform.locator("pre").nth(1)).to_contain_text('"rows"')
 
-            # The span tree: four rows (one per attempt), children nested under "start".
-            rows = page.locator("#span-tree tbody tr")
-            expect(rows).to_have_count(4)
-            expect(rows.first).to_have_attribute("data-node", "start")
-            retried = page.locator('#span-tree tr[data-node="fetch"]')
-            expect(retried).to_have_count(2)
-            expect(retried.nth(1)).to_have_attribute("data-attempt", "2")
-            expect(retried.nth(1)).to_have_class("wf-span wf-depth-1")
-            expect(retried.nth(1).locator(".wf-error")).to_contain_text("HTTP 503")
-            # Folded data opens on a click (plain <details>, no script).
-            transform = page.locator('#span-tree tr[data-node="transform"]')
-            transform.locator("summary").nth(1).click()
-            expect(transform.locator("pre").nth(1)).to_be_visible()
-            expect(transform.locator("pre").nth(1)).to_contain_text('"rows"')
+        # The version's graph, each node outlined by how it went in this run.
+        graph = page.locator("#run-graph svg")
+        expect(graph.locator("g.wf-node")).to_have_count(3)
+        expect(graph.locator('g.wf-node[data-key="fetch"]')).to_have_attribute(
+            "data-status", "failed")
 
-            # The version's graph, each node outlined by how it went in this run.
-            graph = page.locator("#run-graph svg")
-            expect(graph.locator("g.wf-node")).to_have_count(3)
-            expect(graph.locator('g.wf-node[data-key="fetch"]')).to_have_attribute(
-                "data-status", "failed")
+        # The timing chart: an SVG with a bar per attempt, drawn with a real size.
+        chart = page.get_by_role("img", name="Timing of 4 spans")
+        expect(chart).to_be_visible()
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 500 and box["height"] > 80, box
+        bars = page.locator("#timing-chart g.wf-bar rect")
+        expect(bars).to_have_count(4)
+        widths = [bars.nth(i).bounding_box()["width"] for i in range(4)]
+        assert all(width >= 2 for width in widths), widths
+        expect(page.get_by_role("button", name="Re-run from failed node")).to_be_visible()
 
-            # The timing chart: an SVG with a bar per attempt, drawn with a real size.
-            chart = page.get_by_role("img", name="Timing of 4 spans")
-            expect(chart).to_be_visible()
-            box = chart.bounding_box()
-            assert box is not None and box["width"] > 500 and box["height"] > 80, box
-            bars = page.locator("#timing-chart g.wf-bar rect")
-            expect(bars).to_have_count(4)
-            widths = [bars.nth(i).bounding_box()["width"] for i in range(4)]
-            assert all(width >= 2 for width in widths), widths
-            expect(page.get_by_role("button", name="Re-run from failed node")).to_be_visible()
-
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        page.screenshot(path=str(shot), full_page=True)
 
 
 def test_the_execution_page_shows_the_span_tree_and_timing_chart(live_server, tmp_path):
