@@ -127,20 +127,28 @@ def _connection_problems(index: int, edge, types: dict, configs: dict,
             found.append(_problem(None, f"{where}.{name}", f"No node {key!r} in this graph."))
     if found:
         return found
-    source_type, target_type = types[source], types[target]
-    outputs = source_type.outputs_for(configs[source]) if source_type is not None else ()
-    if source_type is not None and output != ERROR_OUTPUT and output not in outputs:
-        declared = ", ".join([*outputs, ERROR_OUTPUT])
-        found.append(_problem(source, "source_output",
-                              f"{source!r} ({source_type.key}) has no output {output!r}; "
-                              f"its outputs: {declared}."))
-    if target_type is not None and port not in target_type.inputs:
-        declared = ", ".join(target_type.inputs) or "none (it is an entry point)"
-        found.append(_problem(target, "target_input",
-                              f"{target!r} ({target_type.key}) has no input {port!r}; its "
-                              f"inputs: {declared}."))
+    for field, message in port_problems(source, types[source], configs[source], output,
+                                        target, types[target], port).items():
+        found.append(_problem(source if field == "source_output" else target, field, message))
     digraph.add_edge(source, target)
     return found
+
+
+def port_problems(source: str, source_type, source_config, output: str,
+                  target: str, target_type, port: str) -> dict[str, str]:
+    """The port rule, for graphs and for draft edits alike: the source has the output
+    (a switch names its own; every node has "error"), the target has the input."""
+    problems = {}
+    outputs = source_type.outputs_for(source_config) if source_type is not None else ()
+    if source_type is not None and output != ERROR_OUTPUT and output not in outputs:
+        declared = ", ".join([*outputs, ERROR_OUTPUT])
+        problems["source_output"] = (f"{source!r} ({source_type.key}) has no output "
+                                     f"{output!r}; its outputs: {declared}.")
+    if target_type is not None and port not in target_type.inputs:
+        declared = ", ".join(target_type.inputs) or "none (it is an entry point)"
+        problems["target_input"] = (f"{target!r} ({target_type.key}) has no input {port!r}; "
+                                    f"its inputs: {declared}.")
+    return problems
 
 
 def _cycles(digraph: nx.DiGraph) -> list[list[str]]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core import audit
 
-from ..graph import graph_problems
+from ..graph import graph_problems, port_problems
 from ..models import Connection, Deployment, Node, Workflow, WorkflowShare, WorkflowVersion
 from ..nodes import registry
 from ..snapshot import SETTINGS, checksum, graph_snapshot
@@ -293,23 +293,12 @@ def node_delete(node: Node) -> None:
 
 
 def _check_ports(connection: Connection) -> None:
-    source_type = registry.find(connection.source.type)
-    target_type = registry.find(connection.target.type)
-    problems = {}
-    outputs = source_type.outputs_for(connection.source.config) if source_type else ()
-    if source_type is not None and connection.source_output != "error" and \
-            connection.source_output not in outputs:
-        problems["source_output"] = [
-            f"{connection.source.key!r} ({source_type.key}) has no output "
-            f"{connection.source_output!r}; its outputs: "
-            f"{', '.join([*outputs, 'error'])}."]
-    if target_type is not None and connection.target_input not in target_type.inputs:
-        problems["target_input"] = [
-            f"{connection.target.key!r} ({target_type.key}) has no input "
-            f"{connection.target_input!r}; its inputs: "
-            f"{', '.join(target_type.inputs) or 'none (it is an entry point)'}."]
+    source, target = connection.source, connection.target
+    problems = port_problems(source.key, registry.find(source.type), source.config,
+                             connection.source_output, target.key, registry.find(target.type),
+                             connection.target_input)
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError({field: [message] for field, message in problems.items()})
 
 
 def _check_no_cycle(connection: Connection) -> None:
