@@ -153,6 +153,8 @@ def _expected_constraints(model, connection, editor) -> list[Expected]:
     for fields in opts.unique_together:
         expected.append(Expected("unique", _field_columns(model, fields)))
     for index in opts.indexes:
+        if connection.vendor not in getattr(index, "vendors", (connection.vendor,)):
+            continue  # e.g. core.indexes.PostgresGinIndex on SQLite
         expected.append(Expected("index",
                                  _field_columns(model, index.fields) if index.fields else None,
                                  name=index.name))

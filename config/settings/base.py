@@ -101,6 +101,7 @@ LOCAL_APPS = [
     "analytics",
     "reports",
     "workflows",
+    "agents",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # The kernel (core/) imports no app above it: it reaches them only through these
@@ -474,3 +475,16 @@ WORKFLOW_HTTP_MAX_RESPONSE_BYTES = env.int("WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
                                            default=5 * 1024 * 1024)
 # Seconds an HTTP request may take unless the node sets its own (never past the attempt's end).
 WORKFLOW_HTTP_TIMEOUT = env.float("WORKFLOW_HTTP_TIMEOUT", default=30.0)
+
+# --- Agents and LLMs ---------------------------------------------------------------------
+# Provider base URLs pass the outbound guard (core.outbound): internal addresses (a local
+# vLLM or Ollama) only when listed here ("name", "name:port", ".suffix").
+LLM_ALLOWED_HOSTS = env.list("LLM_ALLOWED_HOSTS", default=[])
+# Longest wait honoured from a provider's Retry-After before giving up on a retry (seconds).
+LLM_RETRY_MAX_WAIT = env.float("LLM_RETRY_MAX_WAIT", default=30.0)
+# A delegating supervisor's chain of sub-agents stops at this depth.
+AGENT_DELEGATION_MAX_DEPTH = env.int("AGENT_DELEGATION_MAX_DEPTH", default=3)
+# `make run` with LLM_FAKE=1: seed_demo points its provider at the local fake
+# OpenAI-compatible server (agents.fake_llm), clearly labelled, for offline demos.
+LLM_FAKE = env.bool("LLM_FAKE", default=False)
+LLM_FAKE_PORT = env.int("LLM_FAKE_PORT", default=8765)

@@ -38,3 +38,7 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 # A fixed Fernet key for the vault in tests (never used anywhere else).
 SECRETS_ENCRYPTION_KEYS = ["xQ3b1ttnS9cN1Jc0FfSgnyMQKjv1Gx5Xn9z0eXGQ2yA="]
 MEDIA_ROOT = VAR_DIR / "test-media"
+
+# Agents: the tests' local LLM servers listen on loopback; Retry-After waits stay short.
+LLM_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+LLM_RETRY_MAX_WAIT = 2.0

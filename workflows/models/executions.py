@@ -45,6 +45,7 @@ class Execution(WorkspaceScoped):
         EVENT = "event", "Event"
         RERUN = "rerun", "Re-run"
         SUBWORKFLOW = "subworkflow", "Sub-workflow"
+        AGENT = "agent", "Agent tool"
 
     workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE,
                                  related_name="executions")

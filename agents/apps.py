@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AgentsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "agents"
+    verbose_name = "Agents and LLMs"
+
+    def ready(self):
+        from . import events
+
+        events.register()

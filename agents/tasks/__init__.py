@@ -1,0 +1,1 @@
+"""Celery tasks of agents, one module per subdomain; imported here so workers find them."""
