@@ -367,6 +367,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.rollup_execution_metrics",
         "schedule": 24 * 60 * 60,
     },
+    # Agents: yesterday's AgentUsageMetric rows and Agent.performance_metrics.
+    "rollup-agent-usage": {
+        "task": "agents.tasks.rollups.rollup_agent_usage",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
