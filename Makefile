@@ -7,6 +7,17 @@ WEB_PORT ?= 8000
 export WEB_PORT
 # gunicorn (Procfile) unless DEV_SERVER=1: then runserver, which reloads on code changes.
 PROCFILE := $(if $(filter 1 true yes,$(DEV_SERVER)),Procfile.dev,Procfile)
+# `make run LLM_FAKE=1`: the local fake LLM server (agents.fake_llm, canned answers, for
+# offline demos) runs too, seed_demo points the demo agent at it, and the outbound guard
+# allows its loopback port.  Without it, make run starts web, worker and beat as before.
+LLM_FAKE_PORT ?= 8765
+export LLM_FAKE_PORT
+FAKE_LLM := $(filter 1 true yes,$(LLM_FAKE))
+PROCESSES := $(if $(FAKE_LLM),web worker beat llm,web worker beat)
+ifneq ($(FAKE_LLM),)
+LLM_ALLOWED_HOSTS ?= 127.0.0.1:$(LLM_FAKE_PORT)
+export LLM_ALLOWED_HOSTS
+endif
 
 .PHONY: install run test lint check audit schema datadict bench clean
 
@@ -28,8 +39,9 @@ run: install
 	@echo "  Health:     http://127.0.0.1:$(WEB_PORT)/health/"
 	@echo "  Emails:     written to var/mail/ (one line each below)"
 	@echo "  Web server ($(PROCFILE)), Celery worker and beat start below; Ctrl-C stops all three."
+	$(if $(FAKE_LLM),@echo "  Fake LLM:   http://127.0.0.1:$(LLM_FAKE_PORT)/v1 (offline demo answers, not a real model)")
 	@echo ""
-	DJANGO_DEBUG=true $(BIN)/honcho -f $(PROCFILE) start
+	DJANGO_DEBUG=true $(BIN)/honcho -f $(PROCFILE) start $(PROCESSES)
 
 ## The whole suite: PostgreSQL when DATABASE_URL is set, SQLite otherwise.
 test: install
