@@ -64,12 +64,18 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    if len(data) >= 512:  # detection needs some text to be right
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
-        if best is None:
-            raise ExtractionError("The text encoding could not be recognised.") from None
-        return str(best)
+        if best is not None:
+            return str(best)
+    try:
+        return data.decode("cp1252")  # the usual non-UTF-8 text of office software
+    except UnicodeDecodeError:
+        raise ExtractionError("The text encoding could not be recognised; save the file "
+                              "as UTF-8.") from None
 
 
 def _text(data: bytes) -> str:
@@ -115,10 +121,10 @@ _MD_RULES = [
     (re.compile(r"^```.*$|^~~~.*$", re.M), ""),                 # code fences
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),             # images: alt text
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),              # links: their text
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),               # headings
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),                    # quotes
-    (re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.M), ""),        # list markers
-    (re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.M), ""),  # rules
+    (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]*", re.M), ""),  # headings
+    (re.compile(r"^[ \t]{0,3}>[ \t]?", re.M), ""),  # quotes
+    (re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+", re.M), ""),  # list markers
+    (re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*$", re.M), ""),  # rules
     (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),                   # strong
     (re.compile(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])"), r"\1"),  # emphasis
     (re.compile(r"`([^`]+)`"), r"\1"),                          # inline code
