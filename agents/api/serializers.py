@@ -143,7 +143,7 @@ class ConversationSerializer(BaseModelSerializer):
                             "tokens_out", "cost", "last_message_at", *_TIMESTAMPS]
 
 
-class MessageSerializer(BaseModelSerializer):
+class ConversationMessageSerializer(BaseModelSerializer):
     class Meta:
         model = m.Message
         fields = ["id", "workspace", "created_at", "conversation", "sequence", "role",
@@ -171,7 +171,7 @@ class LLMUsageLogSerializer(BaseModelSerializer):
 # --- action bodies ----------------------------------------------------------------------
 
 
-class PublishSerializer(serializers.Serializer):
+class ConfigurationPublishSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
                                  help_text="What changed, shown with the version.")
 

@@ -192,13 +192,14 @@ class AgentConfigurationViewSet(_ServiceViewSet):
     def service_delete(self, instance):
         services.configuration_delete(instance, principal=_principal(self.request))
 
-    @extend_schema(request=s.PublishSerializer, responses={200: s.AgentConfigurationSerializer},
+    @extend_schema(request=s.ConfigurationPublishSerializer,
+                   responses={200: s.AgentConfigurationSerializer},
                    summary="Publish the draft: the next version number, frozen and live",
                    description="400 when it is already published or breaks a rule.")
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         configuration = self.get_object()
-        body = s.PublishSerializer(data=request.data)
+        body = s.ConfigurationPublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         configuration = services.configuration_publish(
             configuration, by=request_user(request), note=body.validated_data["note"],
@@ -363,7 +364,7 @@ class MessageViewSet(ScopedReadOnlyModelViewSet):
     """Messages of conversations in order (`?conversation=`): written by the chat loop only."""
 
     queryset = m.Message.objects.all()
-    serializer_class = s.MessageSerializer
+    serializer_class = s.ConversationMessageSerializer
 
 
 class MessageFeedbackViewSet(_ServiceViewSet):
