@@ -1,7 +1,8 @@
 """``make bench``: prepare the databases, run both benchmarks, print the table.
 
 ``python -m benchmarks --profile`` also prints a cProfile of the API request;
-``--workflows-only`` runs the workflow engine benchmark alone (benchmarks/workflows.py).
+``--workflows-only`` runs the workflow engine benchmark alone (benchmarks/workflows.py);
+``--agents-only`` the agents one (benchmarks/agents.py).
 """
 
 import argparse
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the loopback load test (no 1M-row data needed)")
     parser.add_argument("--workflows-only", action="store_true",
                         help="only the workflow engine on a real worker (needs Redis)")
+    parser.add_argument("--agents-only", action="store_true",
+                        help="only agents: chat turn overhead, knowledge search, cost by day")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     server_env = dict(os.environ)  # for the load benchmark's server, before the changes
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import admin_changelist, api_list, bi_import, load, reports, setup_db, workflows
+    from . import admin_changelist, agents, api_list, bi_import, load, reports, setup_db, workflows
     from .setup_db import LARGE_ROWS, SMALL_ROWS
     from .timing import print_table
 
@@ -65,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         if not result.passed:
             print(f"\nTARGET MISSED: {result.benchmark}")
         return 0
-    if args.workflows_only:
+    if args.workflows_only or args.agents_only:
         setup_db.ensure_database(large_db)
         call_command("migrate", interactive=False, verbosity=0)
-        results = workflows.run()
+        results = workflows.run() if args.workflows_only else agents.run()
         print_table(results)
         missed = [r.benchmark for r in results if not r.passed]
         if missed:
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     results += reports.run()  # over the rows the import benchmark just loaded
     results.append(load.run(server_env))  # gunicorn under 50 clients: connections, errors
     results += workflows.run()  # the engine on a real Celery worker (skipped without Redis)
+    results += agents.run()  # chat turn overhead, knowledge search, cost by day
     print_table(results)
     missed = [r.benchmark for r in results if not r.passed]
     if missed:
