@@ -6,7 +6,7 @@ agent id (agent ids are digits only anyway).
 
 from core.api.routers import router
 
-from . import hooks
+from . import hooks, knowledge  # noqa: F401  (knowledge registers its resources)
 from . import views as v
 
 router.register("agents/providers", v.LLMProviderViewSet)
