@@ -22,13 +22,13 @@ Method
   x 100 over the holdout months whose actual is not 0 (undefined when all are 0).
   No error is reported when fewer than one month would be left to fit on.
 
-The arithmetic below is pure (Decimal in, Decimal out) and runs over the small
-aggregated series, never over raw sales rows.
+The arithmetic is pure (Decimal in, Decimal out, in ``core.forecasting``) and runs over
+the small aggregated series, never over raw sales rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,14 +36,27 @@ from decimal import Decimal
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 
+# The arithmetic lives in the shared kernel (cost forecasting uses it too); these
+# names stay importable from here for the report queries.
+from core.forecasting import (  # noqa: F401
+    ALPHA,
+    SEASON,
+    SEASONAL_NAIVE,
+    SES,
+    HoldoutError,
+    add_months,
+    holdout_error,
+    method_for,
+    month_label,
+    predict,
+    seasonal_naive,
+    ses,
+)
+
 from ..data import ReportParameters
 from . import base
 from .common import to_date
 
-SEASON = 12
-ALPHA = Decimal("0.5")
-SEASONAL_NAIVE = "seasonal_naive"
-SES = "ses"
 METHOD_NOTE = (
     "Forecast: monthly sales weight per SKU (months without sales count as 0 t); seasonal "
     "naive (same month last year) with 12 or more months of history, otherwise simple "
@@ -51,63 +64,6 @@ METHOD_NOTE = (
     "method is fitted on the rest and compared with them (MAE in t; MAPE over months with sales)."
 )
 METHOD_LABELS = {SEASONAL_NAIVE: "Seasonal naive (12 months)", SES: "Exp. smoothing (a=0.5)"}
-
-
-def add_months(start: date, months: int) -> date:
-    """The first day of the month ``months`` after (or before) ``start``'s month."""
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_label(start: date) -> str:
-    return f"{start.year}-{start.month:02d}"
-
-
-def method_for(length: int) -> str:
-    return SEASONAL_NAIVE if length >= SEASON else SES
-
-
-def seasonal_naive(history: Sequence[Decimal], horizon: int) -> list[Decimal]:
-    last_year = list(history[-SEASON:])
-    return [last_year[h % SEASON] for h in range(horizon)]
-
-
-def ses(history: Sequence[Decimal], horizon: int, alpha: Decimal = ALPHA) -> list[Decimal]:
-    if not history:
-        return [Decimal(0)] * horizon
-    level = Decimal(history[0])
-    for value in history[1:]:
-        level = alpha * Decimal(value) + (1 - alpha) * level
-    return [level] * horizon
-
-
-def predict(history: Sequence[Decimal], horizon: int) -> tuple[str, list[Decimal]]:
-    """``(method, forecast)`` for the next ``horizon`` months of ``history``."""
-    method = method_for(len(history))
-    if method == SEASONAL_NAIVE:
-        return method, seasonal_naive(history, horizon)
-    return method, ses(history, horizon)
-
-
-@dataclass(frozen=True)
-class HoldoutError:
-    method: str  # the method fitted on the shortened series
-    actual: tuple[Decimal, ...]
-    forecast: tuple[Decimal, ...]
-    mae: Decimal
-    mape: Decimal | None  # percent; None when every held-back actual is 0
-
-
-def holdout_error(history: Sequence[Decimal], holdout: int) -> HoldoutError | None:
-    if holdout < 1 or len(history) - holdout < 1:
-        return None
-    train, actual = list(history[:-holdout]), [Decimal(v) for v in history[-holdout:]]
-    method, forecast = predict(train, holdout)
-    errors = [abs(a - f) for a, f in zip(actual, forecast, strict=True)]
-    ratios = [e / a for e, a in zip(errors, actual, strict=True) if a != 0]
-    mape = sum(ratios, Decimal(0)) * 100 / len(ratios) if ratios else None
-    return HoldoutError(method, tuple(actual), tuple(forecast),
-                        sum(errors, Decimal(0)) / len(errors), mape)
 
 
 @dataclass(frozen=True)
