@@ -208,10 +208,6 @@ class ChunkViewSet(ScopedReadOnlyModelViewSet):
 
     queryset = m.Chunk.objects.all()
     serializer_class = ChunkSerializer
-    # Declared: the kernel's derived filters cannot handle the tsvector column.
-    filterset_fields = {"workspace": ["exact", "in"], "knowledge_base": ["exact", "in"],
-                        "document": ["exact", "in"], "position": ["exact", "gte", "lte"]}
-    ordering_fields = ["id", "position", "start_offset", "document"]
 
 
 class EvaluationQuestionViewSet(ScopedModelViewSet):

@@ -2,14 +2,15 @@
 
 import django_filters
 from django import forms
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 
 from core import tenancy
 from core.models import sensitive_fields
 
-# Columns whose values are documents or blobs, not something to filter on.
-UNFILTERABLE = (models.JSONField, models.BinaryField, models.FileField)
+# Columns whose values are documents, blobs or search indexes, not something to filter on.
+UNFILTERABLE = (models.JSONField, models.BinaryField, models.FileField, SearchVectorField)
 
 _NUMERIC_LOOKUPS = ["exact", "lt", "lte", "gt", "gte", "in"]
 _TEXT_LOOKUPS = ["exact", "iexact", "icontains", "istartswith", "in"]

@@ -157,7 +157,8 @@ class AgentTriggerFactory(DjangoModelFactory):
     kind = m.AgentTrigger.Kind.WEBHOOK
     name = factory.Sequence(lambda n: f"Inbound ticket {n}")
     enabled = True
-    config = factory.Dict({"message_field": "message"})
+    config = factory.Dict({"message_field": "message", "auth": "none",
+                           "max_body_bytes": 65536})
 
 
 class AgentHierarchyFactory(DjangoModelFactory):
