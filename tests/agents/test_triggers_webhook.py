@@ -6,10 +6,8 @@ import hmac
 import json
 
 import pytest
-from django.urls import include, path
 from rest_framework.test import APIClient
 
-from agents.api import hooks
 from agents.models import Agent, AgentTrigger, Conversation
 from agents.services import triggers
 from agents.tasks import triggers as trigger_tasks
@@ -18,10 +16,7 @@ from workspaces.services.vault import encrypt
 
 from .test_triggers import ready_agent
 
-# Routed here as well as through agents.api.urls, so these tests do not depend on the
-# app's URL module including the hooks (the first match wins; both are this view).
-urlpatterns = [path("api/v1/", include(hooks.urlpatterns)), path("", include("config.urls"))]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 SECRET = "whsec-" + "a" * 30
 
 
