@@ -1,0 +1,101 @@
+"""The one door to LLM providers: chats, workflow nodes, the playground and embeddings
+all call models through here, so every call is held against the quotas first and
+recorded with its cost after (failed calls too)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from .. import pricing, providers
+from ..models import LLMModel, LLMUsageLog
+from ..providers.base import ChatMessage, ChatResult, EmbeddingResult, ProviderError, Usage
+from . import quotas, usage
+
+#: Output tokens reserved when neither the call nor the model names a maximum.
+DEFAULT_MAX_OUTPUT = 4096
+
+
+def _worst_case(model: LLMModel, tokens_in: int, tokens_out: int, at):
+    price = pricing.price_at(model, at)
+    return pricing.cost_of(price, Usage(tokens_in=tokens_in, tokens_out=tokens_out))
+
+
+def call_model(*, model: LLMModel, messages: list[ChatMessage], source: str,
+               workspace_id: int, agent=None, conversation=None, workflow=None,
+               execution=None, node_key: str = "", user=None, tools=(), temperature=None,
+               max_tokens=None, response_format=None,
+               on_token: Callable[[str], None] | None = None,
+               ) -> tuple[ChatResult, LLMUsageLog]:
+    """Reserve the worst case, call, record, settle.  Raises QuotaExhausted before any
+    call, ProviderError (recorded as an error usage row) after."""
+    started_at = timezone.now()
+    tokens_in = providers.estimate_tokens(messages, tools)
+    tokens_out = max_tokens or model.max_output_tokens or DEFAULT_MAX_OUTPUT
+    reservation = quotas.reserve(
+        workspace_id=workspace_id, agent_id=getattr(agent, "pk", None),
+        tokens=tokens_in + tokens_out,
+        cost=_worst_case(model, tokens_in, tokens_out, started_at))
+    context = {"workspace_id": workspace_id, "model": model, "source": source,
+               "started_at": started_at, "agent": agent, "conversation": conversation,
+               "workflow": workflow, "execution": execution, "node_key": node_key,
+               "user": user}
+    clock = time.monotonic()
+    try:
+        result = providers.chat(model, messages, tools=list(tools), temperature=temperature,
+                                max_tokens=max_tokens, response_format=response_format,
+                                on_token=on_token)
+    except ProviderError as error:
+        try:
+            usage.record_call(error=error, latency_ms=_ms(clock), **context)
+        finally:
+            quotas.release(reservation)
+        raise
+    except BaseException:
+        quotas.release(reservation)
+        raise
+    try:
+        row = usage.record_call(result=result, latency_ms=result.latency_ms or _ms(clock),
+                                **context)
+    except BaseException:
+        quotas.release(reservation)
+        raise
+    quotas.settle(reservation, tokens=row.tokens_in + row.tokens_out, cost=row.cost)
+    return result, row
+
+
+def embed_texts(*, model: LLMModel, texts: list[str], workspace_id: int,
+                source: str = "embedding") -> EmbeddingResult:
+    """Embeddings through the same reserve → call → record → settle path."""
+    started_at = timezone.now()
+    tokens_in = sum(len(t) for t in texts) // 3 + 8 * len(texts)
+    reservation = quotas.reserve(workspace_id=workspace_id, agent_id=None, tokens=tokens_in,
+                                 cost=_worst_case(model, tokens_in, 0, started_at))
+    context = {"workspace_id": workspace_id, "model": model, "source": source,
+               "started_at": started_at}
+    clock = time.monotonic()
+    try:
+        result = providers.embed(model, texts)
+    except ProviderError as error:
+        try:
+            usage.record_call(error=error, latency_ms=_ms(clock), **context)
+        finally:
+            quotas.release(reservation)
+        raise
+    except BaseException:
+        quotas.release(reservation)
+        raise
+    try:
+        row = usage.record_call(result=result, latency_ms=result.latency_ms or _ms(clock),
+                                **context)
+    except BaseException:
+        quotas.release(reservation)
+        raise
+    quotas.settle(reservation, tokens=row.tokens_in + row.tokens_out, cost=row.cost)
+    return result
+
+
+def _ms(clock: float) -> int:
+    return int((time.monotonic() - clock) * 1000)
