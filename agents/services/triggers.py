@@ -296,7 +296,7 @@ def answer(conversation_id: int, text: str) -> Conversation | None:
                       conversation=conversation, channel=conversation.channel)
     except ApiError as exc:
         log.warning("Trigger conversation %s of agent %s was not answered: %s (%s)",
-                    conversation_id, conversation.agent_id, exc.message, exc.code)
+                    conversation_id, conversation.agent_id, exc.message, exc.error_code)
     conversation.refresh_from_db()
     return conversation
 

@@ -1,3 +1,3 @@
 """Node types. Each module registers its classes on import; list new modules here."""
 
-from . import data, flow, http, platform, registry, subworkflow, trigger, wait  # noqa: F401
+from . import data, flow, http, llm, platform, registry, subworkflow, trigger, wait  # noqa: F401
