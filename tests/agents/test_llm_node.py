@@ -8,14 +8,9 @@ from decimal import Decimal
 import pytest
 
 from agents.models import AgentConfiguration, Conversation, LLMModel, LLMUsageLog
+from tests.agents.conftest import TEST_API_KEY
 from tests.factories import SecretFactory
-from tests.factories.agents import (
-    AgentConfigurationFactory,
-    AgentQuotaFactory,
-    LLMModelFactory,
-    LLMProviderFactory,
-    ModelPriceFactory,
-)
+from tests.factories.agents import AgentConfigurationFactory, AgentQuotaFactory, LLMModelFactory
 from tests.workflows.engine_nodes import (
     edge,
     engine_workflow,
@@ -36,23 +31,15 @@ RETRY_ONCE = {"max_attempts": 2, "backoff": 0, "jitter": 0, "max_delay": 0}
 
 
 @pytest.fixture
-def server():
-    from agents.fake_llm import FakeLLMServer
-
-    with FakeLLMServer() as running:
-        yield running
+def server(llm_server):
+    return llm_server
 
 
 @pytest.fixture
-def model(engine_workflow, server):
-    """A priced chat model of the workflow's workspace, served by the fake server."""
-    ws = engine_workflow.workspace
-    provider = LLMProviderFactory(workspace=ws, base_url=server.url("/v1"), max_retries=0,
-                                  timeout=5)
-    model = LLMModelFactory(workspace=ws, provider=provider, name="gpt-4o-mini")
-    ModelPriceFactory(workspace=ws, model=model, input_per_million=Decimal("2"),
-                      output_per_million=Decimal("8"))
-    return model
+def model(engine_workflow, make_llm_model):
+    """A priced chat model of the workflow's workspace ($1 in, $2 out per million tokens),
+    served by the fake server."""
+    return make_llm_model(engine_workflow.workspace, name="gpt-4o-mini")
 
 
 @pytest.fixture
@@ -106,7 +93,7 @@ def test_model_mode_puts_the_answer_tokens_and_cost_on_the_span(engine_workflow,
                                     "cached_tokens": 0, "calls": 1}
     assert row.tokens_in > 0 and row.tokens_out > 0
     assert Decimal(span.output["cost"]) == row.cost == \
-        (row.tokens_in * 2 + row.tokens_out * 8) / Decimal(1_000_000)
+        (row.tokens_in * 1 + row.tokens_out * 2) / Decimal(1_000_000)
     assert span.output["currency"] == "USD" and span.output["usage_log"] == row.pk
 
 
@@ -195,11 +182,6 @@ def test_an_embedding_model_is_refused(engine_workflow, run_eagerly, model, serv
 
 def test_provider_failures_are_retried_and_the_key_never_shows(engine_workflow, run_eagerly,
                                                                 model, server):
-    key = "sk-node-test-0123456789abcdef"
-    provider = model.provider
-    provider.api_key_secret = SecretFactory(workspace=model.workspace,
-                                            ciphertext=vault.encrypt(key))
-    provider.save()
     server.script([{"status": 500}])
     execution, attempts = run_node(engine_workflow, run_eagerly, {"model": model.pk,
                                                                   "prompt": "hi"},
@@ -207,7 +189,7 @@ def test_provider_failures_are_retried_and_the_key_never_shows(engine_workflow, 
     assert execution.status == Execution.Status.SUCCEEDED, execution.error
     assert [a.status for a in attempts] == ["failed", "succeeded"]
     assert "The model call failed" in attempts[0].error
-    assert key not in repr([(a.error, a.output) for a in attempts]) + execution.error
+    assert TEST_API_KEY not in repr([(a.error, a.output) for a in attempts]) + execution.error
     statuses = sorted(LLMUsageLog.objects.values_list("status", flat=True))
     assert statuses == ["error", "ok"]
 

@@ -10,22 +10,19 @@ from rest_framework.test import APIClient
 from agents.models import AgentConfiguration, AgentErrorLog, AgentTrigger, Conversation, Message
 from agents.services import triggers
 from agents.tasks import triggers as trigger_tasks
-from tests.factories.agents import AgentConfigurationFactory, LLMModelFactory
+from tests.factories.agents import AgentConfigurationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def server():
-    from agents.fake_llm import FakeLLMServer
-
-    with FakeLLMServer() as running:
-        yield running
+def server(llm_server):
+    return llm_server
 
 
 @pytest.fixture
-def agent(server):
-    model = LLMModelFactory(provider__base_url=server.url("/v1"), provider__max_retries=0)
+def agent(make_llm_model):
+    model = make_llm_model()
     configuration = AgentConfigurationFactory(workspace=model.workspace, model=model,
                                               agent__workspace=model.workspace)
     AgentConfiguration.objects.filter(pk=configuration.pk).update(
