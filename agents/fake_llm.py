@@ -195,8 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": {"message": "Body is not JSON.",
                                               "type": "invalid_request_error"}})
         anthropic = path.endswith("/messages")
-        key = (headers.get("x-api-key") if anthropic
-               else headers.get("authorization", "").removeprefix("Bearer ").strip())
+        # Anthropic SDKs send x-api-key (older) or a bearer token (recent).
+        key = ((anthropic and headers.get("x-api-key"))
+               or headers.get("authorization", "").removeprefix("Bearer ").strip())
         if self.server.api_key is not None and key != self.server.api_key:
             message = f"Incorrect API key provided: {key}."
             if anthropic:
@@ -322,10 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
                  and not (isinstance(m.get("content"), list) and any(
                      isinstance(b, dict) and b.get("type") == "tool_result" for b in m["content"]))]
         tool_names = [t.get("name") for t in body.get("tools") or []]
+        fmt = (body.get("output_config") or {}).get("format") or {}
         plan = scripted if ("text" in scripted or "tool_calls" in scripted) else {
             **plan_answer(last_user=_text_of(users[-1].get("content")) if users else "",
                           last_is_tool=last_is_tool, tool_text=_text_of(content),
-                          tool_names=tool_names, schema=None),
+                          tool_names=tool_names, schema=fmt.get("schema")),
             **{k: v for k, v in scripted.items() if k in ("usage", "no_usage", "finish")}}
         system = body.get("system")
         prompt = " ".join([_text_of(system) if system else "",
@@ -414,6 +416,14 @@ class FakeLLMServer(ThreadingHTTPServer):
     def next_scripted(self) -> dict:
         with self._lock:
             return self._script.pop(0) if self._script else {}
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (a test of timeouts) closes the socket under a delayed
+        # answer: not worth a traceback.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def reset(self) -> None:
         with self._lock:

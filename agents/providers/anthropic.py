@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 
@@ -25,6 +26,9 @@ from .common import (
 
 #: Anthropic requires max_tokens; used when neither the call nor the model sets one.
 DEFAULT_MAX_TOKENS = 4096
+#: What this SDK's messages.create takes: recent SDKs dropped ``temperature`` (the API no
+#: longer takes it for current models) and added ``output_config`` (structured outputs).
+_CREATE_PARAMS = set(inspect.signature(anthropic.resources.messages.Messages.create).parameters)
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
            "tool_use": "tool_calls", "refusal": "content_filter", "pause_turn": "stop"}
 
@@ -88,19 +92,24 @@ def chat(connection: Connection, model_name: str, messages: list[ChatMessage], *
          on_token: Callable[[str], None] | None) -> ChatResult:
     """One attempt; raises ProviderError (providers.chat retries)."""
     system, wire = wire_messages(messages)
-    if response_format is not None:
-        # No JSON mode in the Messages API: ask for it; the caller validates the answer.
-        system = (system + "\n\n" if system else "") + (
-            "Answer with one JSON object only, no prose, matching this JSON Schema:\n"
-            + json.dumps(response_format))
     params: dict = {"model": model_name, "messages": wire,
                     "max_tokens": int(max_tokens or DEFAULT_MAX_TOKENS)}
+    if response_format is not None:
+        schema = response_format.get("schema", response_format) if response_format.get(
+            "type") == "json_schema" else response_format
+        if "output_config" in _CREATE_PARAMS:
+            params["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        else:
+            # Older SDKs: no structured outputs; ask in words (the caller validates).
+            system = (system + "\n\n" if system else "") + (
+                "Answer with one JSON object only, no prose, matching this JSON Schema:\n"
+                + json.dumps(schema))
     if system:
         params["system"] = system
     if tools:
         params["tools"] = [{"name": t.name, "description": t.description,
                             "input_schema": t.parameters} for t in tools]
-    if temperature is not None:
+    if temperature is not None and "temperature" in _CREATE_PARAMS:
         params["temperature"] = float(temperature)
     client = _client(connection)
     try:
@@ -167,6 +176,10 @@ def _stream(connection: Connection, stream, on_token) -> ChatResult:
         if text:
             error.retryable = False
         raise error from None
+    if not request_id and not model_name:
+        # The SDK skips events it cannot decode: a stream without its message_start is
+        # not an answer.
+        raise bad_response(connection, "the event stream carried no message")
     if usage is not None and usage.tokens_in == 0 and usage.tokens_out == 0:
         usage = None
     return ChatResult(

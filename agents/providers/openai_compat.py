@@ -20,6 +20,8 @@ from .common import (
     tool_call,
 )
 
+#: A response_format already in OpenAI's shape; anything else is a JSON Schema.
+_FORMAT_TYPES = ("json_schema", "json_object", "text")
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
            "function_call": "tool_calls", "content_filter": "content_filter"}
 
@@ -58,9 +60,9 @@ def _request(model_name, messages, tools, temperature, max_tokens, response_form
     if max_tokens is not None:
         params["max_tokens"] = int(max_tokens)
     if response_format is not None:
-        params["response_format"] = (response_format if "type" in response_format else {
-            "type": "json_schema",
-            "json_schema": {"name": "output", "schema": response_format}})
+        shaped = response_format.get("type") in _FORMAT_TYPES
+        params["response_format"] = response_format if shaped else {
+            "type": "json_schema", "json_schema": {"name": "output", "schema": response_format}}
     return params
 
 

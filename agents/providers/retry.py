@@ -49,10 +49,11 @@ def backoff(attempt: int) -> float:
 
 
 def with_retries(call: Callable[[], object], *, max_retries: int,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] | None = None):
     """Run ``call`` (which raises ProviderError) up to ``max_retries`` more times while the
     error is retryable.  A Retry-After longer than LLM_RETRY_MAX_WAIT ends the attempts at
     once with code "rate_limited" (the caller decides whether to come back later)."""
+    sleep = sleep or time.sleep
     cap = float(settings.LLM_RETRY_MAX_WAIT)
     attempt = 0
     while True:
