@@ -13,7 +13,8 @@
     statement; queries of common and rare words in turn.  p50/p95.  Target: p95 <= 100 ms.
 (c) **Cost by day**: tokens and cost per day of one workspace's last 30 days of
     ``LLMUsageLog`` with ``BENCH_AGENTS_LOGS`` rows (default 1,000,000 over 90 days, made
-    with ``generate_series``), as cost intelligence groups them.  p50, against a budget
+    with ``generate_series``), with the queries of ``GET /api/v1/agents/cost/?group_by=day``
+    (``agents.cost.group`` and ``totals``).  p50, against a budget
     of ``COST_BUDGET_MS`` for an interactive page (ours, not the issue's).
 
 Data is made once per database and reused (its counts are checked).  Times are
@@ -163,10 +164,10 @@ def _agent(workspace, url: str):
 
 def _chat_turn(workspace) -> Result | None:
     try:
-        import agents.fake_llm  # noqa: F401  (the server this benchmark starts)
         import httpx
         import openai
 
+        import agents.fake_llm  # noqa: F401  (the server this benchmark starts)
         from agents.services import chat
     except ImportError as exc:
         print(f"chat turn benchmark skipped: {exc}", flush=True)
@@ -293,32 +294,33 @@ def _usage_logs(workspace) -> None:
           flush=True)
 
 
-def cost_by_day(workspace_id: int, days: int = 30) -> list[dict]:
-    """Tokens and cost per day of the last ``days`` days, as cost intelligence groups them."""
+def cost_by_day(workspace_id: int) -> tuple[list[dict], list[dict]]:
+    """What ``GET /api/v1/agents/cost/?group_by=day`` computes for one workspace (its
+    default window, the last 30 days): the rows per day and currency, and the totals
+    (``agents.cost``; the caller's workspace scoping left out)."""
     from datetime import timedelta
 
-    from django.db.models import Count, Sum
-    from django.db.models.functions import TruncDate
     from django.utils import timezone
 
+    from agents import cost
     from agents.models import LLMUsageLog
 
-    since = timezone.now() - timedelta(days=days)
-    return list(LLMUsageLog.objects.filter(workspace_id=workspace_id, created_at__gte=since)
-                .annotate(day=TruncDate("created_at")).values("day")
-                .annotate(calls=Count("id"), tokens_in=Sum("tokens_in"),
-                          tokens_out=Sum("tokens_out"), cost=Sum("cost"))
-                .order_by("day"))
+    f = cost.CostFilter(workspace_id=workspace_id)
+    start, end = f.window(timezone.localdate())
+    logs = cost.scoped(LLMUsageLog.objects.all(), f).filter(
+        created_at__gte=cost.day_start(start),
+        created_at__lt=cost.day_start(end + timedelta(days=1)))
+    return cost.group(logs, "day"), cost.totals(logs)
 
 
 def _cost_by_day(workspace) -> Result:
     _usage_logs(workspace)
     [times] = samples_ms(Case(lambda _: cost_by_day(workspace.pk)), rounds=1, warmup=2,
                          repeat=10)
-    rows = cost_by_day(workspace.pk)
+    rows, totals = cost_by_day(workspace.pk)
     p50 = statistics.median(times)
     figures = (f"p50 {p50:.0f} ms, max {max(times):.0f} ms for {len(rows)} days of "
-               f"{sum(r['calls'] for r in rows):,} calls ({LOGS:,} logs in the workspace; "
+               f"{sum(t['calls'] for t in totals):,} calls ({LOGS:,} logs in the workspace; "
                f"budget {COST_BUDGET_MS:g} ms)")
     return Result("agents: cost by day (30 of 90 days) / budget", figures,
                   p50 / COST_BUDGET_MS, 1.0)
