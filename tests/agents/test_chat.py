@@ -1,6 +1,7 @@
 """A chat turn through chat.run_turn against the local fake LLM server: what it records
 (messages, tokens, cost = tokens times the price), fallbacks, response formats, errors."""
 
+from decimal import Decimal
 
 import pytest
 
@@ -171,3 +172,20 @@ def test_the_provider_key_never_reaches_messages_logs_or_errors(agent, llm_serve
     assert key not in repr(stored)
     assert key not in repr((refused.value.message, refused.value.errors))
     assert key not in caplog.text
+
+
+def test_a_failed_call_gives_its_reservation_back_and_a_good_one_settles(agent, llm_server):
+    from agents.models import AgentQuota
+    from tests.factories.agents import AgentQuotaFactory
+
+    quota = AgentQuotaFactory(workspace=agent.workspace, agent=agent, max_tokens=None,
+                              max_cost=Decimal("1.00"))
+    llm_server.script([fail(500)])
+    with pytest.raises(ApiError):
+        run_turn(agent=agent, text="hi", principal=None)
+    quota = AgentQuota.objects.get(pk=quota.pk)
+    assert (quota.tokens_reserved, quota.cost_reserved, quota.cost_used) == (0, 0, 0)
+    result = run_turn(agent=agent, text="hi", principal=None)
+    quota = AgentQuota.objects.get(pk=quota.pk)
+    assert quota.cost_reserved == 0 and quota.cost_used == result.reply.cost > 0
+    assert quota.tokens_used == result.reply.tokens_in + result.reply.tokens_out

@@ -178,3 +178,18 @@ def test_the_knowledge_search_tool_returns_the_best_passages(agent, help_centre,
     hits = json.loads(result.messages[2].content)
     assert hits[0]["document"] == "Shipping" and "customs duties" in hits[0]["text"]
     assert offered(llm_server, 0)["search_help"]["required"] == ["query"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["openai_compatible", "anthropic"])
+def test_a_tool_round_trip_speaks_both_wire_formats(make_llm_model, llm_server, kind):
+    agent = live_agent(priced(make_llm_model(kind=kind, timeout=2, price=None)))
+    llm_server.script([tool_call("weather", {"city": "Porto"}), text("It is sunny.")])
+    result = run_turn(agent=agent, text="Weather in Porto?", principal=None, channel="api")
+    assert roles(result) == ["user", "assistant", "tool", "assistant"]
+    assert result.messages[1].tool_calls[0]["arguments"] == {"city": "Porto"}
+    # The second request carried the model's call and our answer to it.
+    second = json.dumps(llm_server.requests[1]["json"])
+    assert "unknown_tool" in second and result.messages[1].tool_calls[0]["id"] in second
+    assert result.reply.content == "It is sunny."
+    assert result.conversation.cost == sum(m.cost for m in result.messages) > 0
