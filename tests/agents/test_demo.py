@@ -69,3 +69,21 @@ def test_without_it_the_provider_is_openai_with_its_key_in_the_vault(settings, t
     assert provider.api_key_secret.name == demo.KEY_SECRET
     assert decrypt(provider.api_key_secret.ciphertext).startswith("replace-me")
     assert f"set the vault secret {demo.KEY_SECRET}" in output
+
+
+def test_with_llm_fake_the_demo_agent_answers_from_its_knowledge(
+        settings, tmp_path, llm_server, django_capture_on_commit_callbacks):
+    from agents.services.chat import run_turn
+
+    with django_capture_on_commit_callbacks(execute=True):  # documents indexed on commit
+        seed(settings, tmp_path, fake=True)
+    LLMProvider.objects.update(base_url=llm_server.url("/v1"))  # the test's server port
+    agent = Agent.objects.get()
+    assert set(Document.objects.values_list("status", flat=True)) == {Document.Status.READY}
+
+    turn = run_turn(agent=agent, text="How many days do I have to return an item?",
+                    principal=None)
+    assert turn.reply.content == "Fake LLM reply: How many days do I have to return an item?"
+    system = llm_server.requests[-1]["json"]["messages"][0]["content"]
+    assert system.startswith(demo.SYSTEM_PROMPT) and "within 30 days of delivery" in system
+    assert turn.reply.cost > 0  # priced: the demo model has its list price
