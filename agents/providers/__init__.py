@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from core.outbound import OutboundError, OutboundRefused, check_url
 
@@ -48,7 +49,11 @@ def connection_for(provider) -> Connection:
                                 retryable=exc.retryable) from None
     key = NO_KEY
     if provider.api_key_secret_id:
-        key = vault.decrypt(provider.api_key_secret.ciphertext) or NO_KEY
+        try:
+            key = vault.decrypt(provider.api_key_secret.ciphertext) or NO_KEY
+        except ImproperlyConfigured:
+            raise ProviderError(f"{label}: its API key cannot be decrypted with the "
+                                "configured vault keys.", code="auth") from None
     return Connection(kind=provider.kind, base_url=base_url, api_key=key,
                       timeout=float(provider.timeout), organization=provider.organization,
                       label=label)

@@ -210,3 +210,13 @@ def test_parse_retry_after_forms():
     assert retry.parse_retry_after({}) is None
     past = format_datetime(datetime.now(UTC) - timedelta(minutes=5), usegmt=True)
     assert retry.parse_retry_after({"retry-after": past}) == 0.0
+
+
+def test_undecryptable_key_is_an_auth_error(any_llm_model, llm_server):
+    secret = any_llm_model.provider.api_key_secret
+    secret.ciphertext = "not-a-fernet-token"
+    secret.save()
+    with pytest.raises(ProviderError) as caught:
+        providers.chat(any_llm_model, HELLO)
+    assert caught.value.code == "auth"
+    assert llm_server.requests == []
