@@ -114,7 +114,7 @@ class CostResponseSerializer(serializers.Serializer):
                                                       "the usage logs selected.")
 
 
-class ForecastErrorSerializer(serializers.Serializer):
+class CostForecastErrorSerializer(serializers.Serializer):
     method = serializers.CharField()
     days = serializers.IntegerField(help_text="Days held back.")
     mae = serializers.DecimalField(help_text="Mean absolute error per day.", **MONEY)
@@ -122,7 +122,7 @@ class ForecastErrorSerializer(serializers.Serializer):
                                     help_text="Percent, over held-back days with cost.")
 
 
-class ForecastResponseSerializer(serializers.Serializer):
+class CostForecastResponseSerializer(serializers.Serializer):
     currency = serializers.CharField()
     month = serializers.DateField()
     today = serializers.DateField()
@@ -134,22 +134,22 @@ class ForecastResponseSerializer(serializers.Serializer):
                                   help_text="Forecast for today and each day after.")
     history_from = serializers.DateField(allow_null=True)
     history_days = serializers.IntegerField()
-    error = ForecastErrorSerializer(allow_null=True)
+    error = CostForecastErrorSerializer(allow_null=True)
 
 
-class DriverSerializer(CostRowSerializer):
+class CostDriverSerializer(CostRowSerializer):
     share = serializers.DecimalField(max_digits=6, decimal_places=2,
                                      help_text="Percent of the total.")
 
 
-class DriversResponseSerializer(serializers.Serializer):
+class CostDriversResponseSerializer(serializers.Serializer):
     date_from = serializers.DateField(source="from")
     date_to = serializers.DateField(source="to")
     currency = serializers.CharField()
     total = serializers.DecimalField(**MONEY)
-    agents = DriverSerializer(many=True)
-    models = DriverSerializer(many=True)
-    workflows = DriverSerializer(many=True)
+    agents = CostDriverSerializer(many=True)
+    models = CostDriverSerializer(many=True)
+    workflows = CostDriverSerializer(many=True)
 
 
 def forecast_body(result: cost.CostForecast) -> dict:
@@ -191,12 +191,12 @@ class CostForecastView(APIView):
                                "exponential smoothing), with its error on the last 7 days "
                                "held back. `from`/`to`/`group_by` are ignored.",
                    parameters=[CostQuerySerializer],
-                   responses={200: ForecastResponseSerializer, 400: _BAD})
+                   responses={200: CostForecastResponseSerializer, 400: _BAD})
     def get(self, request):
         data, f = read_filter(request)
         result = cost.forecast(tenancy.principal_for(request), f,
                                currency=data.get("currency"))
-        return Response(ForecastResponseSerializer(forecast_body(result)).data)
+        return Response(CostForecastResponseSerializer(forecast_body(result)).data)
 
 
 class CostDriversView(APIView):
@@ -207,12 +207,12 @@ class CostDriversView(APIView):
                    description="The five most costly agents, models and workflows in the "
                                "window, each with its share of the total (one currency).",
                    parameters=[CostQuerySerializer],
-                   responses={200: DriversResponseSerializer, 400: _BAD})
+                   responses={200: CostDriversResponseSerializer, 400: _BAD})
     def get(self, request):
         data, f = read_filter(request)
         result = cost.drivers(tenancy.principal_for(request), f,
                               currency=data.get("currency"))
-        return Response(DriversResponseSerializer(result).data)
+        return Response(CostDriversResponseSerializer(result).data)
 
 
 urlpatterns = [

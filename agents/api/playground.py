@@ -43,13 +43,13 @@ class PlaygroundCompareSerializer(_PromptSerializer):
                                    max_length=2, help_text="Two chat models of yours.")
 
 
-class AnswerErrorSerializer(serializers.Serializer):
+class PlaygroundAnswerErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class AnswerSerializer(serializers.Serializer):
+class PlaygroundAnswerSerializer(serializers.Serializer):
     model_id = serializers.IntegerField()
     model_name = serializers.CharField()
     ok = serializers.BooleanField()
@@ -62,14 +62,14 @@ class AnswerSerializer(serializers.Serializer):
     currency = serializers.CharField(allow_blank=True)
     latency_ms = serializers.IntegerField()
     usage_log_id = serializers.IntegerField(allow_null=True)
-    error = AnswerErrorSerializer(allow_null=True, help_text="Compare only: this side's "
+    error = PlaygroundAnswerErrorSerializer(allow_null=True, help_text="Compare only: this side's "
                                                              "failure.")
 
 
 class PlaygroundResponseSerializer(serializers.Serializer):
     prompt = serializers.CharField(help_text="The rendered prompt sent.")
     system = serializers.CharField(allow_blank=True)
-    answers = AnswerSerializer(many=True)
+    answers = PlaygroundAnswerSerializer(many=True)
 
 
 def _body(result: playground.PlaygroundRun) -> dict:
