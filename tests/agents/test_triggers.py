@@ -40,11 +40,9 @@ def agent():
 
 @pytest.fixture(autouse=True)
 def wired():
-    """What AgentsConfig.ready() does (until the app calls it itself)."""
+    """What AgentsConfig.ready() does (idempotent: harmless once the app does it too)."""
     agent_events.register()
     triggers.connect()
-    yield
-    events.unsubscribe(triggers.on_event)
 
 
 @pytest.fixture
