@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15
 
 
-class ChatRequestSerializer(serializers.Serializer):
+class AgentChatSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=32_000, trim_whitespace=False,
                                     help_text="What the user says.")
     conversation = serializers.IntegerField(
@@ -50,7 +50,10 @@ class ChatRequestSerializer(serializers.Serializer):
         return value
 
 
-class ChatMessageSerializer(serializers.ModelSerializer):
+class AgentChatMessageSerializer(serializers.ModelSerializer):
+    # Plain text: the role's enum is the messages API's (one enum name in the schema).
+    role = serializers.CharField(read_only=True, help_text="user, assistant or tool.")
+
     class Meta:
         model = Message
         fields = ("id", "sequence", "role", "content", "tool_calls", "tool_call_id",
@@ -58,28 +61,28 @@ class ChatMessageSerializer(serializers.ModelSerializer):
                   "latency_ms", "finish_reason", "error", "created_at")
 
 
-class ChatUsageSerializer(serializers.Serializer):
+class AgentChatUsageSerializer(serializers.Serializer):
     tokens_in = serializers.IntegerField()
     tokens_out = serializers.IntegerField()
     cost = serializers.DecimalField(max_digits=16, decimal_places=8)
     currency = serializers.CharField()
 
 
-class ChatResponseSerializer(serializers.Serializer):
+class AgentChatResponseSerializer(serializers.Serializer):
     conversation = serializers.IntegerField()
-    reply = ChatMessageSerializer()
-    messages = ChatMessageSerializer(many=True, help_text="Every message of this turn.")
+    reply = AgentChatMessageSerializer()
+    messages = AgentChatMessageSerializer(many=True, help_text="Every message of this turn.")
     output = serializers.JSONField(help_text="The parsed JSON when the agent has a "
                                              "response format, else the reply's text.")
-    usage = ChatUsageSerializer()
+    usage = AgentChatUsageSerializer()
 
 
 def turn_body(result) -> dict:
     messages = result.messages
     currency = next((m.currency for m in messages if m.currency), "USD")
     return {"conversation": result.conversation.pk,
-            "reply": ChatMessageSerializer(result.reply).data,
-            "messages": ChatMessageSerializer(messages, many=True).data,
+            "reply": AgentChatMessageSerializer(result.reply).data,
+            "messages": AgentChatMessageSerializer(messages, many=True).data,
             "output": result.output,
             "usage": {"tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                       "cost": str(result.cost), "currency": currency}}
@@ -102,9 +105,9 @@ class AgentChatView(APIView):
             "recorded. With `stream: true` the answer is `text/event-stream` with events "
             "`token` ({\"text\"}), `tool_call`, `tool_result`, then `done` (the JSON answer) "
             "or `error` (the error body)."),
-        request=ChatRequestSerializer,
+        request=AgentChatSerializer,
         responses={
-            200: ChatResponseSerializer,
+            200: AgentChatResponseSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Invalid body."),
             403: OpenApiResponse(ErrorSerializer, description="agent_access_denied: the "
                                  "agent is restricted or the role may not use it."),
@@ -127,7 +130,7 @@ class AgentChatView(APIView):
                  .select_related("live_configuration__model").first())
         if agent is None:
             raise ApiError(404, "not_found", "No agent matches that id.")
-        body = ChatRequestSerializer(data=request.data)
+        body = AgentChatSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         conversation = None
         if body.validated_data.get("conversation"):
