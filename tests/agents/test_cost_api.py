@@ -96,3 +96,16 @@ def test_forecast_and_drivers(setup):
 def test_anonymous_callers_are_refused():
     response = APIClient().get("/api/v1/agents/cost/")
     assert response.status_code in (401, 403)
+
+
+def test_an_api_key_sees_its_own_workspace_only(setup):
+    from tests.contract.isolation import key_client
+    from tests.factories.workspaces import ApiKeyFactory
+
+    _, agent, stranger = setup
+    client = key_client(ApiKeyFactory(workspace=agent.workspace, role="viewer").raw)
+    body = client.get("/api/v1/agents/cost/", {"group_by": "workspace"}).json()
+    assert [(r["key"], D(str(r["cost"]))) for r in body["rows"]] == [
+        (agent.workspace_id, D("8.00"))]
+    response = client.get("/api/v1/agents/cost/", {"workspace": stranger.workspace_id})
+    assert response.status_code == 400

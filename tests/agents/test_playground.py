@@ -171,3 +171,19 @@ def test_admin_playground_shows_answers_side_by_side(client, ws, llm_server,
     page = response.content.decode()
     assert "Hello world" in page and "from alpha" in page and "from beta" in page
     assert "0.001000 USD" in page and "0.002000 USD" in page
+
+
+def test_an_exhausted_quota_refuses_before_any_call(api, ws, llm_server, make_llm_model):
+    from tests.factories.agents import AgentQuotaFactory
+
+    model, other = make_llm_model(ws), make_llm_model(ws)
+    AgentQuotaFactory(workspace=ws, agent=None, max_tokens=None, max_cost=D("0"))
+    response = api.post(RUN, {"model": model.pk, "template": "Hi"}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "quota_exhausted"
+    response = api.post(COMPARE, {"models": [model.pk, other.pk], "template": "Hi"},
+                        format="json")
+    assert response.status_code == 200
+    assert [a["error"]["code"] for a in response.json()["answers"]] == [
+        "quota_exhausted", "quota_exhausted"]
+    assert llm_server.requests == []
