@@ -263,7 +263,7 @@ def _run_tools(turn: _Turn, available, tool_calls, messages) -> None:
                 message=f"Tool {call.name}: {outcome.error}"[:2000],
                 detail={"tool": call.name, **(outcome.detail or {})})
         _record(turn, role=Message.Role.TOOL, content=outcome.content,
-                tool_call_id=call.id, tool_name=call.name[:64],
+                tool_call_id=call.id[:120], tool_name=call.name[:64],
                 error="" if outcome.ok else outcome.error)
         turn.emit("tool_result", {"id": call.id, "name": call.name, "ok": outcome.ok,
                                   "content": outcome.content})
