@@ -97,9 +97,6 @@ def test_model_mode_puts_the_answer_tokens_and_cost_on_the_span(engine_workflow,
     assert span.output["currency"] == "USD" and span.output["usage_log"] == row.pk
 
 
-@pytest.mark.xfail(strict=True, reason="agents/providers/openai_compat.py sends a JSON Schema "
-                   "whose top level has a \"type\" as the response_format itself instead of "
-                   "wrapping it as {type: json_schema, json_schema: {schema}}")
 def test_an_answer_matching_the_schema_is_parsed(engine_workflow, run_eagerly, model, server):
     schema = {"type": "object", "required": ["priority", "late"],
               "properties": {"priority": {"enum": ["high", "low"]},
