@@ -8,5 +8,8 @@ class AgentsConfig(AppConfig):
 
     def ready(self):
         from . import events
+        from .services import triggers
 
         events.register()
+        # Event triggers, beat entries of deleted triggers, and schedule tick stamps.
+        triggers.connect()

@@ -2,4 +2,4 @@
 conversations.  Thin over ``agents.services``, as the API is: refusals become admin
 messages, never a server error."""
 
-from . import agents, conversations, knowledge, providers  # noqa: F401  (registrations)
+from . import agents, conversations, knowledge, providers, usage  # noqa: F401  (registrations)

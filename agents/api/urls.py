@@ -6,7 +6,7 @@ agent id (agent ids are digits only anyway).
 
 from core.api.routers import router
 
-from . import hooks, knowledge  # noqa: F401  (knowledge registers its resources)
+from . import chat, cost, hooks, knowledge, playground  # noqa: F401  (knowledge registers)
 from . import views as v
 
 router.register("agents/providers", v.LLMProviderViewSet)
@@ -28,4 +28,5 @@ router.register("agents/feedback", v.MessageFeedbackViewSet)
 router.register("agents/usage-logs", v.LLMUsageLogViewSet)
 router.register("agents", v.AgentViewSet)
 
-urlpatterns = [*hooks.urlpatterns]
+urlpatterns = [*chat.urlpatterns, *cost.urlpatterns, *playground.urlpatterns,
+               *hooks.urlpatterns]

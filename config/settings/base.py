@@ -276,6 +276,10 @@ SPECTACULAR_SETTINGS = {
         "ReportDeliveryStatusEnum": "reports.models.ReportDelivery.Status",
         "ReportDeliveryChannelEnum": "reports.models.ReportDelivery.Channel",
         "TriggerKindEnum": "workflows.models.Trigger.Kind",
+        # Workspace roles, kept apart from a chat message's role (agents).
+        "RoleEnum": "workspaces.models.membership.RoleName",
+        # Workflows and agents share one lifecycle (draft, active, paused, archived).
+        "LifecycleStatusEnum": "workflows.models.Workflow.Status",
     },
 }
 
@@ -370,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
     # Agents: yesterday's AgentUsageMetric rows and Agent.performance_metrics.
     "rollup-agent-usage": {
         "task": "agents.tasks.rollups.rollup_agent_usage",
+        "schedule": 24 * 60 * 60,
+    },
+    # Agents: monthly cost quotas whose month-end forecast passes the limit (email once).
+    "check-agent-budgets": {
+        "task": "agents.tasks.budgets.check_budgets",
         "schedule": 24 * 60 * 60,
     },
 }
