@@ -144,6 +144,8 @@ class DocumentAdmin(BaseModelAdmin):
 @admin.register(m.Chunk)
 class ChunkAdmin(ReadOnlyModelAdmin):
     list_display = ("__str__", "knowledge_base", "position", "start_offset", "end_offset")
+    # __str__ names the document.
+    list_select_related = ("document", "knowledge_base")
     search_fields = ("text",)
     exclude = ("search_vector",)
 

@@ -59,6 +59,8 @@ class AgentChatMessageSerializer(serializers.ModelSerializer):
         fields = ("id", "sequence", "role", "content", "tool_calls", "tool_call_id",
                   "tool_name", "model", "tokens_in", "tokens_out", "cost", "currency",
                   "latency_ms", "finish_reason", "error", "created_at")
+        # Output only: no bounds from the database in use leak into the schema.
+        read_only_fields = fields
 
 
 class AgentChatUsageSerializer(serializers.Serializer):
