@@ -96,6 +96,8 @@ def _sse(event: str, data) -> bytes:
 
 class AgentChatView(APIView):
     permission_classes = [TenantPermission]
+    #: The rows ``{pk}`` names (scoped per request below).
+    queryset = Agent.objects.all()
 
     @extend_schema(
         operation_id="agents_chat",
@@ -128,7 +130,7 @@ class AgentChatView(APIView):
     )
     def post(self, request, pk: int):
         principal = tenancy.principal_for(request)
-        agent = (tenancy.visible(Agent.objects.all(), principal).filter(pk=pk)
+        agent = (tenancy.visible(self.queryset.all(), principal).filter(pk=pk)
                  .select_related("live_configuration__model").first())
         if agent is None:
             raise ApiError(404, "not_found", "No agent matches that id.")

@@ -46,12 +46,6 @@ class DocumentSerializer(BaseModelSerializer):
         read_only_fields = ["content_type", "status", "error", "chunk_count", "characters",
                             "checksum", "created_by", *_TIMESTAMPS]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None:
-            fields["knowledge_base"].read_only = True  # its chunks stay with their base
-        return fields
-
 
 class ChunkSerializer(BaseModelSerializer):
     class Meta:

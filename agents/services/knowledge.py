@@ -94,17 +94,26 @@ def document_create(*, knowledge_base: KnowledgeBase, title: str, text: str = ""
 
 @transaction.atomic
 def document_update(document: Document, **fields) -> Document:
-    """Change title or content; new content is re-indexed.  A document stays in its base."""
+    """Change title, content or base; new content, or a move to another base of the
+    workspace, is re-indexed."""
     fields.pop("workspace", None)
-    fields.pop("knowledge_base", None)
-    changed = any(name in fields and fields[name] != getattr(document, name)
-                  for name in ("text", "file"))
+    old_base = document.knowledge_base_id
+    moved = "knowledge_base" in fields and fields["knowledge_base"].pk != old_base
+    changed = moved or any(name in fields and fields[name] != getattr(document, name)
+                           for name in ("text", "file"))
     for name, value in fields.items():
         setattr(document, name, value)
     if "file" in fields:
         _check_file(document.file)
     document.full_clean()
     document.save()
+    if moved:
+        # Its passages leave the old base at once (not when re-indexing ends), and the
+        # old base's questions no longer expect it.
+        document.chunks.all().delete()
+        for question in EvaluationQuestion.objects.filter(knowledge_base_id=old_base,
+                                                          expected_documents=document):
+            question.expected_documents.remove(document)
     if changed:
         document_reindex(document)
     return document

@@ -187,3 +187,25 @@ def test_expected_documents_must_belong_to_the_base(member, workspace, kb,
         "expected_documents": [foreign["id"]]}, format="json")
     assert response.status_code == 400
     assert "expected_documents" in response.json()["errors"]
+
+
+def test_a_document_moved_to_another_base_is_found_only_there(
+        member, workspace, kb, django_capture_on_commit_callbacks):
+    doc = add_document(member, kb, "Shipping", "Parcels ship to Canada in five days.",
+                       django_capture_on_commit_callbacks)
+    other = KnowledgeBaseFactory(workspace=workspace, chunk_size=200, chunk_overlap=20)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = member.patch(f"{API}documents/{doc['id']}/", {"knowledge_base": other.pk},
+                             format="json")
+
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["knowledge_base"] == other.pk
+    query = {"query": "ship to Canada", "k": 3}
+    assert member.post(f"{API}knowledge-bases/{kb.pk}/search/", query,
+                       format="json").json()["results"] == []
+    found = member.post(f"{API}knowledge-bases/{other.pk}/search/", query,
+                        format="json").json()["results"]
+    assert [r["document"] for r in found] == [doc["id"]]
+    assert set(Chunk.objects.filter(document_id=doc["id"])
+               .values_list("knowledge_base_id", flat=True)) == {other.pk}

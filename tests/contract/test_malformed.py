@@ -25,9 +25,11 @@ from rest_framework.test import APIClient
 
 from core import tenancy
 from tests.factories import (
+    AgentTriggerFactory,
     ApiKeyFactory,
     ApiTokenFactory,
     MembershipFactory,
+    SecretFactory,
     TriggerFactory,
     UserFactory,
     WorkflowFactory,
@@ -125,7 +127,7 @@ class World:
         and other parameters by a real value (a 404 would test nothing)."""
         for name, sample in PATH_SAMPLES.items():
             if f"{{{name}}}" in path:
-                path = path.replace(f"{{{name}}}", sample(self))
+                path = path.replace(f"{{{name}}}", sample(self, path))
         if "{id}" not in path:
             return path
         model = resolve(path.replace("{id}", "1")).func.cls.queryset.model
@@ -138,7 +140,15 @@ class World:
         return path.replace("{id}", str(obj.pk))
 
 
-def _webhook_token(world: World) -> str:
+def _webhook_token(world: World, path: str) -> str:
+    """The token of a webhook that wants a signature or a bearer secret (so an unsigned
+    body is refused as unauthenticated), for the app the path belongs to."""
+    if path.startswith("/api/v1/hooks/agents/"):
+        secret = SecretFactory(workspace=world.workspace)
+        return AgentTriggerFactory(
+            workspace=world.workspace, kind="webhook",
+            config={"message_field": "message", "auth": "token", "secret": secret.pk,
+                    "max_body_bytes": 1_048_576}).webhook_token
     workflow = WorkflowFactory(workspace=world.workspace)
     WorkflowVersionFactory(workspace=world.workspace, workflow=workflow)
     return TriggerFactory(workspace=world.workspace, workflow=workflow,

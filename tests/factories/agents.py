@@ -301,6 +301,14 @@ class EvaluationQuestionFactory(DjangoModelFactory):
     knowledge_base = factory.SubFactory(KnowledgeBaseFactory, workspace=SAME_WORKSPACE)
     question = "How long do I have to return an item?"
 
+    @factory.post_generation
+    def expected_documents(self, create, extracted, **kwargs):
+        if not create:
+            return
+        documents = extracted if extracted is not None else [
+            DocumentFactory(workspace=self.workspace, knowledge_base=self.knowledge_base)]
+        self.expected_documents.set(documents)
+
 
 class EvaluationRunFactory(DjangoModelFactory):
     class Meta:
