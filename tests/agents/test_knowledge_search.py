@@ -161,3 +161,32 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     fused = search_module.fuse([[(1, 9.0), (2, 5.0)], [(2, 0.9), (3, 0.8)]])
     assert [chunk for chunk, _ in fused] == [2, 1, 3]
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+@pytest.mark.postgres
+def test_postgres_ranks_chunks_with_more_of_the_words_first(django_capture_on_commit_callbacks):
+    # No chunk has every word; the one with two of them beats the one that repeats one.
+    kb = KnowledgeBaseFactory(language="english")
+    with django_capture_on_commit_callbacks(execute=True):
+        one = svc.document_create(knowledge_base=kb, title="One word",
+                                  text="Refund. Refund, refund: the refund refund.")
+        two = svc.document_create(knowledge_base=kb, title="Two words",
+                                  text="We send a refund for a damaged parcel.")
+        svc.document_create(knowledge_base=kb, title="None", text="Opening hours.")
+    hits = search_module.search(kb, "How fast is a refund for a damaged item?", k=5)
+    assert [h.document_id for h in hits] == [two.pk, one.pk]
+
+
+@pytest.mark.postgres
+def test_postgres_returns_as_many_hits_as_asked_beyond_the_ranked_candidates(corpus,
+                                                                           monkeypatch):
+    kb, docs = corpus
+    monkeypatch.setattr(search_module, "CANDIDATES", 1)
+    hits = search_module.search(kb, "gift card", k=2)
+    assert [h.document_id for h in hits] == [docs["Gift cards"].pk, docs["Loyalty"].pk]
+
+
+def test_search_takes_quotes_and_backslashes_as_text(corpus, engine):
+    kb, docs = corpus
+    hits = search_module.search(kb, "can't reset my pass\\word' o'clock \\", k=3)
+    assert hits[0].document_id == docs["Passwords"].pk
