@@ -9,6 +9,8 @@ from django.utils.functional import Promise
 from rest_framework.renderers import BaseRenderer
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Non-string keys (a list field's errors are keyed by item index) are written as strings.
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
 def _escape_surrogates(text: str) -> str:
@@ -51,7 +53,7 @@ class ORJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         try:
-            return orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z)
+            return orjson.dumps(data, default=_default, option=_OPTIONS)
         except orjson.JSONEncodeError:
             # Rare (text with lone surrogates): pay for a scrubbed copy only then.
-            return orjson.dumps(_scrub(data), default=_default, option=orjson.OPT_UTC_Z)
+            return orjson.dumps(_scrub(data), default=_default, option=_OPTIONS)

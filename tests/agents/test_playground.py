@@ -187,3 +187,12 @@ def test_an_exhausted_quota_refuses_before_any_call(api, ws, llm_server, make_ll
     assert [a["error"]["code"] for a in response.json()["answers"]] == [
         "quota_exhausted", "quota_exhausted"]
     assert llm_server.requests == []
+
+
+def test_compare_with_null_models_is_a_400_naming_each_item(api, llm_server):
+    # A list field's errors are keyed by item index: they must render, not crash.
+    response = api.post(COMPARE, {"template": "Hi", "models": [None, None]}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]["models"]) == {"0", "1"}
+    assert llm_server.requests == []
