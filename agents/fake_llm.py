@@ -146,6 +146,10 @@ def _chunks(text: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     server: FakeLLMServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes on a kept-alive connection; with Nagle on,
+    # the body waits for the client's delayed ACK (~40 ms a call), which is not a model's
+    # latency but ours.  StreamRequestHandler sets TCP_NODELAY on the socket for this.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

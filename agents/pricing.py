@@ -14,8 +14,12 @@ COST_QUANTUM = Decimal("0.00000001")
 
 def price_at(model: LLMModel, at: datetime) -> ModelPrice | None:
     """The price with the latest ``effective_from`` not after ``at`` (None: no price yet)."""
-    return (ModelPrice.objects.filter(model=model, effective_from__lte=at)
-            .order_by("-effective_from", "-id").first())
+    # Raw SQL: looked up on every call, and the ORM's compiling costs more than the query.
+    table = ModelPrice._meta.db_table
+    rows = list(ModelPrice.objects.raw(
+        f"SELECT * FROM {table} WHERE model_id = %s AND effective_from <= %s "
+        "ORDER BY effective_from DESC, id DESC LIMIT 1", [model.pk, at]))
+    return rows[0] if rows else None
 
 
 def cost_of(price: ModelPrice | None, usage: Usage) -> Decimal:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from .timing import Case, Result, samples_ms
 
@@ -202,11 +203,15 @@ def _chat_turn(workspace) -> Result | None:
 
         sdk, platform = samples_ms(Case(direct), Case(turn), rounds=4, warmup=3,
                                    repeat=max(1, TURNS // 4))
+        # After the timing (capturing costs time): what one turn asks of the database.
+        with CaptureQueriesContext(connection) as captured:
+            turn(None)
     sdk_p50, turn_p50 = statistics.median(sdk), statistics.median(platform)
     added = turn_p50 - sdk_p50
     figures = (f"run_turn p50 {turn_p50:.1f} ms (p95 {_p(platform, 95):.1f}), direct SDK "
                f"p50 {sdk_p50:.1f} ms: added {added:.1f} ms at p50 (target <= "
-               f"{TARGET_ADDED_MS:g} ms), {len(platform)} turns")
+               f"{TARGET_ADDED_MS:g} ms), {len(platform)} turns, "
+               f"{len(captured.captured_queries)} SQL statements a turn")
     # As one ratio to the direct call: turn <= direct + 15 ms.
     return Result("agents: chat turn / direct SDK call", figures, turn_p50 / sdk_p50,
                   round((sdk_p50 + TARGET_ADDED_MS) / sdk_p50, 2))

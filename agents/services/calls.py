@@ -18,8 +18,7 @@ from . import quotas, usage
 DEFAULT_MAX_OUTPUT = 4096
 
 
-def _worst_case(model: LLMModel, tokens_in: int, tokens_out: int, at):
-    price = pricing.price_at(model, at)
+def _worst_case(price, tokens_in: int, tokens_out: int):
     return pricing.cost_of(price, Usage(tokens_in=tokens_in, tokens_out=tokens_out))
 
 
@@ -34,12 +33,15 @@ def call_model(*, model: LLMModel, messages: list[ChatMessage], source: str,
     started_at = timezone.now()
     tokens_in = providers.estimate_tokens(messages, tools)
     tokens_out = max_tokens or model.max_output_tokens or DEFAULT_MAX_OUTPUT
+    # The price in effect when the call starts both sizes the reservation and prices
+    # the usage row: one lookup.
+    price = pricing.price_at(model, started_at)
     reservation = quotas.reserve(
         workspace_id=workspace_id, agent_id=getattr(agent, "pk", None),
-        tokens=tokens_in + tokens_out,
-        cost=_worst_case(model, tokens_in, tokens_out, started_at))
+        tokens=tokens_in + tokens_out, cost=_worst_case(price, tokens_in, tokens_out))
     context = {"workspace_id": workspace_id, "model": model, "source": source,
-               "started_at": started_at, "agent": agent, "conversation": conversation,
+               "started_at": started_at, "price": price, "agent": agent,
+               "conversation": conversation,
                "workflow": workflow, "execution": execution, "node_key": node_key,
                "user": user}
     clock = time.monotonic()
@@ -71,10 +73,11 @@ def embed_texts(*, model: LLMModel, texts: list[str], workspace_id: int,
     """Embeddings through the same reserve → call → record → settle path."""
     started_at = timezone.now()
     tokens_in = sum(len(t) for t in texts) // 3 + 8 * len(texts)
+    price = pricing.price_at(model, started_at)
     reservation = quotas.reserve(workspace_id=workspace_id, agent_id=None, tokens=tokens_in,
-                                 cost=_worst_case(model, tokens_in, 0, started_at))
+                                 cost=_worst_case(price, tokens_in, 0))
     context = {"workspace_id": workspace_id, "model": model, "source": source,
-               "started_at": started_at}
+               "started_at": started_at, "price": price}
     clock = time.monotonic()
     try:
         result = providers.embed(model, texts)

@@ -3,7 +3,10 @@ triggers, the workflow LLM node, delegation).
 
 No transaction spans the turn: provider calls are slow, and each message is committed
 as it happens so a failure midway leaves the conversation as far as it got, with the
-error recorded on it.
+error recorded on it.  What the platform adds to a turn is kept to a few statements
+(``make bench`` measures it): a new conversation is written with its first message, the
+version's links are read once, and message sequence numbers are counted in memory after
+one read (the unique constraint catches a concurrent turn, which then re-reads).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Max
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -73,7 +76,10 @@ class _Turn:
     node_key: str
     on_token: Callable[[str], None] | None
     on_event: Callable[[str, dict], None] | None
+    links: tools.Links = field(default_factory=tools.Links)
     recorded: list[Message] = field(default_factory=list)
+    #: The next message's sequence number; None: read it (under the conversation's lock).
+    next_sequence: int | None = None
 
     def emit(self, name: str, data: dict) -> None:
         if self.on_event is not None:
@@ -107,36 +113,53 @@ def run_turn(*, agent: Agent, text: str, principal: tenancy.Principal | None,
     if conversation is not None and conversation.agent_id != agent.pk:
         raise ApiError(404, "not_found", "No conversation with this agent matches that id.")
     user = getattr(principal, "user", None) if principal is not None else None
-    if conversation is None:
-        conversation = Conversation.objects.create(
-            workspace_id=agent.workspace_id, agent=agent, user=user, channel=channel,
-            parent=parent, title=" ".join(text.split())[:200])
     turn = _Turn(agent=agent, configuration=configuration, conversation=conversation,
                  principal=principal, channel=channel, depth=depth, execution=execution,
-                 node_key=node_key, on_token=on_token, on_event=on_event)
-    history = _history(conversation)
-    _record(turn, role=Message.Role.USER, content=text)
-    messages = [ChatMessage(role="system", content=_system(configuration, text, variables)),
+                 node_key=node_key, on_token=on_token, on_event=on_event,
+                 links=tools.links(configuration))
+    if conversation is None:
+        history = []
+        conversation = turn.conversation = _start(turn, user=user, parent=parent, text=text)
+    else:
+        history = _history(conversation)
+        _record(turn, role=Message.Role.USER, content=text)
+    messages = [ChatMessage(role="system",
+                            content=_system(configuration, text, variables, turn.links)),
                 *history, ChatMessage(role="user", content=text)]
     reply, output = _loop(turn, messages)
-    Conversation.objects.filter(pk=conversation.pk).update(configuration=configuration)
     events.emit(CONVERSATION_REPLIED, {
         "agent": agent.pk, "conversation": conversation.pk, "message": reply.pk,
         "channel": channel, "tokens_in": sum(m.tokens_in for m in turn.recorded),
         "tokens_out": sum(m.tokens_out for m in turn.recorded),
         "cost": str(sum((m.cost for m in turn.recorded), start=0))},
         workspace_id=agent.workspace_id)
-    conversation.refresh_from_db()
     return TurnResult(conversation=conversation, reply=reply, messages=turn.recorded,
                       output=output)
 
 
-def _system(configuration: AgentConfiguration, text: str, variables: dict | None) -> str:
+def _start(turn: _Turn, *, user, parent, text: str) -> Conversation:
+    """A new conversation and its first message, in one transaction: nobody else can
+    write to it yet, so the message is number 1."""
+    agent, now = turn.agent, timezone.now()
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            workspace_id=agent.workspace_id, agent=agent, user=user, channel=turn.channel,
+            parent=parent, title=" ".join(text.split())[:200], last_message_at=now)
+        message = Message.objects.create(workspace_id=agent.workspace_id,
+                                         conversation=conversation, sequence=1,
+                                         role=Message.Role.USER, content=text)
+    turn.recorded.append(message)
+    turn.next_sequence = 2
+    return conversation
+
+
+def _system(configuration: AgentConfiguration, text: str, variables: dict | None,
+            links: tools.Links) -> str:
     prompt = configuration.system_prompt or ""
     for name, value in (variables or {}).items():
         for placeholder in ("{{ " + name + " }}", "{{" + name + "}}"):
             prompt = prompt.replace(placeholder, str(value))
-    context = _knowledge(configuration, text)
+    context = _knowledge(configuration, text) if links.knowledge else ""
     if context:
         prompt += ("\n\nUse these passages from the knowledge base when they help; say "
                    "when they do not answer the question.\n" + context)
@@ -180,29 +203,30 @@ def _as_chat(message: Message) -> ChatMessage:
 
 def _loop(turn: _Turn, messages: list[ChatMessage]):
     configuration = turn.configuration
-    available = tools.available(configuration, depth=turn.depth)
+    available = tools.available(configuration, depth=turn.depth, links=turn.links)
     specs = [t.spec for t in available.values()]
+    models = _models(configuration, turn.links)
     schema = configuration.response_format
     repaired = False
     for _step in range(configuration.max_steps):
-        result, log = _call(turn, messages, specs)
+        result, log = _call(turn, models, messages, specs)
+        output, problem = (result.content, None)
+        if schema and not result.tool_calls:
+            output, problem = _parse(result.content, schema)
+        done = not result.tool_calls and problem is None
         reply = _record(turn, role=Message.Role.ASSISTANT, content=result.content,
                         tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments}
                                     for c in result.tool_calls],
                         model=log.model, tokens_in=log.tokens_in, tokens_out=log.tokens_out,
                         cost=log.cost, currency=log.currency, latency_ms=log.latency_ms,
-                        finish_reason=result.finish_reason)
-        # The usage row is written before its message exists; link them for per-answer cost.
-        LLMUsageLog.objects.filter(pk=log.pk).update(message=reply)
+                        finish_reason=result.finish_reason,
+                        _usage_log=log, _answered=done)
         messages.append(ChatMessage(role="assistant", content=result.content,
                                     tool_calls=result.tool_calls))
         if result.tool_calls:
             _run_tools(turn, available, result.tool_calls, messages)
             continue
-        if not schema:
-            return reply, result.content
-        output, problem = _parse(result.content, schema)
-        if problem is None:
+        if done:
             return reply, output
         if repaired:
             _fail(turn, AgentErrorLog.Kind.OUTPUT, f"The answer does not match the response "
@@ -216,11 +240,17 @@ def _loop(turn: _Turn, messages: list[ChatMessage]):
           422, "step_limit", {"max_steps": configuration.max_steps})
 
 
-def _call(turn: _Turn, messages, specs):
+def _models(configuration: AgentConfiguration, links: tools.Links) -> list:
+    """The version's model, then its fallbacks in order."""
+    if not links.fallbacks:
+        return [configuration.model]
+    return [configuration.model, *(f.model for f in configuration.fallbacks
+                                   .select_related("model__provider").order_by("position"))]
+
+
+def _call(turn: _Turn, models: list, messages, specs):
     """The version's model, then its fallbacks in order while failures are retryable."""
     configuration = turn.configuration
-    models = [configuration.model, *(f.model for f in configuration.fallbacks
-                                     .select_related("model__provider").order_by("position"))]
     failures = []
     for index, model in enumerate(models):
         try:
@@ -300,20 +330,67 @@ def _fail(turn: _Turn, kind: str, message: str, status: int, code: str, detail: 
                    headers=headers or {})
 
 
-def _record(turn: _Turn, **fields) -> Message:
-    """A message with the next sequence number; the conversation's totals move with it."""
+def _record(turn: _Turn, *, _usage_log: LLMUsageLog | None = None, _answered: bool = False,
+            **fields) -> Message:
+    """A message with the next sequence number; the conversation's totals move with it.
+    ``_usage_log``: the call's usage row, linked to the message (per-answer cost);
+    ``_answered``: the turn's answer, which marks the version that gave it."""
     conversation = turn.conversation
-    with transaction.atomic():
-        # The conversation's row lock orders sequence numbers of concurrent turns.
-        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-        last = (Message.objects.filter(conversation=conversation)
-                .aggregate(n=Max("sequence"))["n"] or 0)
-        message = Message.objects.create(workspace_id=conversation.workspace_id,
-                                         conversation=conversation, sequence=last + 1,
-                                         **fields)
-        Conversation.objects.filter(pk=conversation.pk).update(
-            tokens_in=F("tokens_in") + message.tokens_in,
-            tokens_out=F("tokens_out") + message.tokens_out,
-            cost=F("cost") + message.cost, last_message_at=timezone.now())
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                if turn.next_sequence is None:
+                    # The conversation's row lock orders sequence numbers of concurrent
+                    # turns; after this read the turn counts on in memory.
+                    Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+                    turn.next_sequence = 1 + (Message.objects.filter(conversation=conversation)
+                                              .aggregate(n=Max("sequence"))["n"] or 0)
+                message = Message.objects.create(
+                    workspace_id=conversation.workspace_id, conversation=conversation,
+                    sequence=turn.next_sequence, **fields)
+                _move_totals(turn, message, answered=_answered)
+                if _usage_log is not None:
+                    _link_usage(_usage_log, message)
+        except IntegrityError as error:
+            # Another turn on this conversation took the number: read it again, locked.
+            if attempt == 2 or "agents_message_unique_sequence" not in str(error):
+                raise
+            turn.next_sequence = None
+            continue
+        break
+    turn.next_sequence += 1
     turn.recorded.append(message)
     return message
+
+
+# Plain SQL for the two statements every answer runs: compiling them through the ORM
+# cost more than running them.  The totals come back from the same statement, so the
+# turn's conversation is current without reading it again.
+
+
+def _move_totals(turn: _Turn, message: Message, *, answered: bool) -> None:
+    conversation = turn.conversation
+    table = Conversation._meta.db_table
+    now = timezone.now()
+    marks, params = "", [message.tokens_in, message.tokens_out, message.cost, now]
+    if answered:
+        marks, params = ", configuration_id = %s", [*params, turn.configuration.pk]
+    with connections[router.db_for_write(Conversation)].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET tokens_in = tokens_in + %s, tokens_out = tokens_out + %s, "
+            f"cost = cost + %s, last_message_at = %s{marks} WHERE id = %s "
+            "RETURNING tokens_in, tokens_out, cost", [*params, conversation.pk])
+        row = cursor.fetchone()
+    if row is not None:
+        conversation.tokens_in, conversation.tokens_out, conversation.cost = row
+        conversation.last_message_at = now
+        if answered:
+            conversation.configuration = turn.configuration
+
+
+def _link_usage(log: LLMUsageLog, message: Message) -> None:
+    """The usage row is written before its message exists; link them for per-answer cost."""
+    with connections[router.db_for_write(LLMUsageLog)].cursor() as cursor:
+        cursor.execute(f"UPDATE {LLMUsageLog._meta.db_table} SET message_id = %s WHERE id = %s",
+                       [message.pk, log.pk])
+    log.message = message

@@ -9,19 +9,22 @@ from ..models import LLMModel, LLMUsageLog
 from ..providers.base import ChatResult, EmbeddingResult, ProviderError, Usage
 
 _MAX_ERROR = 2000
+_LOOK_UP = object()
 
 
 def record_call(*, workspace_id: int, model: LLMModel, source: str, started_at: datetime,
                 result: ChatResult | EmbeddingResult | None = None,
                 error: ProviderError | None = None, latency_ms: int | None = None,
                 agent=None, conversation=None, message=None, workflow=None, execution=None,
-                node_key: str = "", user=None) -> LLMUsageLog:
+                node_key: str = "", user=None, price=_LOOK_UP) -> LLMUsageLog:
     """Log one call (``result``) or one failed call (``error``: zero tokens, status error).
-    ``created_at`` is ``started_at``, so the price applied is the one in effect then."""
+    ``created_at`` is ``started_at``, so the price applied is the one in effect then
+    (``price``: that price already looked up by the caller, None for none)."""
     if (result is None) == (error is None):
         raise ValueError("record_call needs exactly one of result and error.")
     usage = result.usage if result is not None else Usage(reported=False)
-    price = pricing.price_at(model, started_at)
+    if price is _LOOK_UP:
+        price = pricing.price_at(model, started_at)
     row = LLMUsageLog(
         workspace_id=workspace_id, created_at=started_at, source=source,
         status=LLMUsageLog.Status.OK if error is None else LLMUsageLog.Status.ERROR,

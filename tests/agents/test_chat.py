@@ -189,3 +189,25 @@ def test_a_failed_call_gives_its_reservation_back_and_a_good_one_settles(agent, 
     quota = AgentQuota.objects.get(pk=quota.pk)
     assert quota.cost_reserved == 0 and quota.cost_used == result.reply.cost > 0
     assert quota.tokens_used == result.reply.tokens_in + result.reply.tokens_out
+
+
+def test_a_turn_interleaved_with_another_on_the_same_conversation_numbers_on(agent,
+                                                                              llm_server):
+    first = run_turn(agent=agent, text="My name is Ada.", principal=None)
+    conversation = first.conversation
+    inner = []
+
+    def meanwhile(_token):  # another turn answers while this one waits for its model
+        if not inner:
+            inner.append(run_turn(agent=agent, text="And my order?", principal=None,
+                                  conversation=conversation))
+
+    outer = run_turn(agent=agent, text="What is my name?", principal=None,
+                     conversation=conversation, on_token=meanwhile)
+    assert [m.sequence for m in inner[0].messages] == [4, 5]
+    assert [(m.sequence, m.role) for m in outer.messages] == [(3, "user"), (6, "assistant")]
+    rows = list(conversation.messages.order_by("sequence"))
+    assert [m.sequence for m in rows] == [1, 2, 3, 4, 5, 6]
+    assert outer.conversation.tokens_in == sum(m.tokens_in for m in rows) > 0
+    assert outer.conversation.cost == sum(m.cost for m in rows)
+    assert LLMUsageLog.objects.get(message=outer.reply).conversation_id == conversation.pk

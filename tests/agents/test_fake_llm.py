@@ -46,3 +46,21 @@ def test_module_entry_serves_the_openai_sdk():
         process.terminate()
         process.wait(timeout=10)
     assert b"Fake LLM server" in process.stdout.read()
+
+
+def test_kept_alive_calls_answer_without_waiting_for_delayed_acks():
+    # Headers and body go out in two writes; with Nagle's algorithm on the body waited for
+    # the client's delayed ACK, 40 ms or more per call on Linux.
+    from agents.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server, httpx.Client(trust_env=False) as http:
+        client = openai.OpenAI(base_url=server.url("/v1"), api_key="unused", max_retries=0,
+                               http_client=http)
+        times = []
+        for _ in range(12):
+            started = time.perf_counter()
+            client.chat.completions.create(model="demo",
+                                           messages=[{"role": "user", "content": "hi"}])
+            times.append(time.perf_counter() - started)
+    times.sort()
+    assert times[len(times) // 2] < 0.030

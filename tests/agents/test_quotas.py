@@ -165,3 +165,17 @@ def test_a_new_period_alerts_again(agent, clock, django_capture_on_commit_callba
                                       tokens=1, cost=Decimal("0.85"))
                 quotas.settle(held, tokens=1, cost=Decimal("0.85"))
     assert [m.subject[:9] for m in mail.outbox] == ["Quota 80%", "Quota 80%"]
+
+
+def test_a_quota_enabled_after_an_uncovered_call_holds_the_next_one(agent):
+    off = quota(agent, enabled=False, max_cost=Decimal("0.50"))
+    first = quotas.reserve(workspace_id=agent.workspace_id, agent_id=agent.pk, tokens=10,
+                           cost=Decimal("0.40"))
+    assert first.quota_ids == []
+    AgentQuota.objects.filter(pk=off.pk).update(enabled=True)
+    second = quotas.reserve(workspace_id=agent.workspace_id, agent_id=agent.pk, tokens=10,
+                            cost=Decimal("0.40"))
+    assert second.quota_ids == [off.pk]
+    with pytest.raises(quotas.QuotaExhausted):
+        quotas.reserve(workspace_id=agent.workspace_id, agent_id=agent.pk, tokens=10,
+                       cost=Decimal("0.40"))
