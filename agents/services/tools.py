@@ -194,7 +194,14 @@ def _search(tool: AgentTool, arguments: dict) -> ToolOutcome:
     query = arguments.get("query")
     if not isinstance(query, str) or not query.strip():
         return _failed("Give a non-empty \"query\" string.", code="bad_arguments")
-    hits = search(tool.knowledge_base, query, k=int(arguments.get("k") or 5))
+    from .knowledge import MAX_K
+
+    k = arguments.get("k", 5)
+    # The model chooses k: a huge one would lift search's candidate bound.
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        return _failed(f"\"k\" must be a whole number from 1 to {MAX_K}.",
+                       code="bad_arguments")
+    hits = search(tool.knowledge_base, query, k=k)
     return _ok([{"document": h.document_title, "position": h.position, "text": h.text,
                  "score": round(h.score, 4)} for h in hits])
 

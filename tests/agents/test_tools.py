@@ -181,6 +181,20 @@ def test_the_knowledge_search_tool_returns_the_best_passages(agent, help_centre,
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("k", [100_000, 0, "ten", 2.5])
+def test_the_search_tool_refuses_a_k_out_of_range(agent, help_centre, llm_server, k):
+    tool = AgentToolFactory(workspace=agent.workspace, agent=agent, name="search_help",
+                            kind="knowledge_search", workflow=None, knowledge_base=help_centre,
+                            input_schema={})
+    agent.live_configuration.tools.add(tool)
+    llm_server.script([tool_call("search_help", {"query": "shipping", "k": k}),
+                       text("Let me try again.")])
+    result = run_turn(agent=agent, text="Do I pay customs?", principal=None)
+    answer = result.messages[2].content
+    assert "bad_arguments" in answer and "from 1 to 50" in answer
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["openai_compatible", "anthropic"])
 def test_a_tool_round_trip_speaks_both_wire_formats(make_llm_model, llm_server, kind):
     agent = live_agent(priced(make_llm_model(kind=kind, timeout=2, price=None)))
