@@ -58,6 +58,28 @@ def periodic_task_sync(task: PeriodicTask | None, *, name: str, task_path: str, 
     return task
 
 
+def owner_schedule_sync(owner, *, name: str, task_path: str, kwargs: dict, cron: Cron | None,
+                        enabled: bool, description: str = "") -> PeriodicTask | None:
+    """``periodic_task_sync`` for a row that owns its entry through a ``periodic_task``
+    one-to-one (a report definition, a workflow or agent schedule trigger): the row
+    is pointed at the entry (or at none) without another save of the row itself."""
+    task = periodic_task_sync(owner.periodic_task, name=name, task_path=task_path,
+                              kwargs=kwargs, cron=cron, enabled=enabled,
+                              description=description)
+    if owner.periodic_task_id != (task.pk if task else None):
+        type(owner).objects.filter(pk=owner.pk).update(periodic_task=task)
+        owner.periodic_task = task
+    return task
+
+
+def drop_owned_entry(sender, instance, **kwargs) -> None:
+    """``post_delete`` receiver for owners of an entry: a cascade (a workflow or agent
+    deleted with its triggers) removes rows without their service, and beat must not
+    fire for them."""
+    if instance.periodic_task_id:
+        PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
+
+
 def stamp_ticks(task_path: str) -> None:
     """Beat messages for ``task_path`` get a ``tick_at`` keyword (when beat sent them)."""
     _STAMPED.add(task_path)

@@ -5,7 +5,6 @@ Connected in ``ReportsConfig.ready`` (every process: web, worker and beat).
 
 from celery.signals import before_task_publish
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
 
 from core import beat
 
@@ -14,11 +13,8 @@ from .models import ReportDefinition
 GENERATE_TASK = "reports.tasks.generate_report"
 
 
-@receiver(post_delete, sender=ReportDefinition, dispatch_uid="reports-definition-unschedule")
-def _definition_deleted(sender, instance, **kwargs):
-    from .services.definitions import definition_unschedule
-
-    definition_unschedule(instance)
+post_delete.connect(beat.drop_owned_entry, sender=ReportDefinition,
+                    dispatch_uid="reports-definition-unschedule")
 
 
 @before_task_publish.connect(dispatch_uid="reports-stamp-beat-tick")

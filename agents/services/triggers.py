@@ -212,8 +212,8 @@ def trigger_save(trigger: AgentTrigger) -> AgentTrigger:
 def trigger_schedule_sync(trigger: AgentTrigger) -> PeriodicTask | None:
     """Create, update or remove the trigger's beat entry to match it."""
     scheduled = trigger.kind == Kind.SCHEDULE
-    task = beat.periodic_task_sync(
-        trigger.periodic_task, name=f"agent-trigger-{trigger.pk}", task_path=FIRE_TASK,
+    return beat.owner_schedule_sync(
+        trigger, name=f"agent-trigger-{trigger.pk}", task_path=FIRE_TASK,
         kwargs={"trigger_id": trigger.pk},
         cron=cron.parse(trigger.config["cron"], trigger.config["timezone"]) if scheduled
         else None,
@@ -221,10 +221,6 @@ def trigger_schedule_sync(trigger: AgentTrigger) -> PeriodicTask | None:
         enabled=trigger.enabled,
         description=f"Schedule of agent \"{trigger.agent}\" (trigger {trigger.pk}), "
                     f"workspace {trigger.workspace_id}. Edit it on the agent's trigger.")
-    if trigger.periodic_task_id != (task.pk if task else None):
-        AgentTrigger.objects.filter(pk=trigger.pk).update(periodic_task=task)
-        trigger.periodic_task = task
-    return task
 
 
 @transaction.atomic
@@ -232,12 +228,6 @@ def trigger_delete(trigger: AgentTrigger) -> None:
     task_id = trigger.periodic_task_id
     trigger.delete()
     PeriodicTask.objects.filter(pk=task_id).delete()
-
-
-def _trigger_deleted(sender, instance: AgentTrigger, **kwargs) -> None:
-    # An agent's deletion cascades to its triggers without trigger_delete.
-    if instance.periodic_task_id:
-        PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 
 # --- firing ---------------------------------------------------------------------------------
@@ -474,6 +464,6 @@ def connect() -> None:
     """Wire triggers into the process (``AgentsConfig.ready``): the event handler, beat
     entry cleanup, beat tick stamping."""
     events.subscribe(on_event)
-    post_delete.connect(_trigger_deleted, sender=AgentTrigger,
+    post_delete.connect(beat.drop_owned_entry, sender=AgentTrigger,
                         dispatch_uid="agents-trigger-unschedule")
     beat.stamp_ticks(FIRE_TASK)

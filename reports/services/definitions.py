@@ -80,21 +80,11 @@ def definition_save(definition: ReportDefinition, *, recipients=None,
 
 def definition_schedule_sync(definition: ReportDefinition) -> PeriodicTask | None:
     """Create, update or remove the definition's beat entry to match its fields."""
-    task = beat.periodic_task_sync(
-        definition.periodic_task, name=periodic_task_name(definition), task_path=TASK,
+    return beat.owner_schedule_sync(
+        definition, name=periodic_task_name(definition), task_path=TASK,
         kwargs={"definition_id": definition.pk},
         cron=definition.cron() if definition.schedule_cron else None,
         enabled=definition.enabled,
         description=f"Report \"{definition.name}\" ({definition.get_kind_display()}), "
                     f"workspace {definition.workspace_id}. Edit the schedule on the "
                     "report definition.")
-    if definition.periodic_task_id != (task.pk if task else None):
-        ReportDefinition.objects.filter(pk=definition.pk).update(periodic_task=task)
-        definition.periodic_task = task
-    return task
-
-
-def definition_unschedule(definition: ReportDefinition) -> None:
-    """Remove the beat entry of a deleted definition (``post_delete``)."""
-    if definition.periodic_task_id:
-        PeriodicTask.objects.filter(pk=definition.periodic_task_id).delete()

@@ -170,8 +170,8 @@ def trigger_save(trigger: Trigger) -> Trigger:
 def trigger_schedule_sync(trigger: Trigger) -> PeriodicTask | None:
     """Create, update or remove the trigger's beat entry to match it."""
     scheduled = trigger.kind == Kind.SCHEDULE
-    task = beat.periodic_task_sync(
-        trigger.periodic_task, name=f"workflow-trigger-{trigger.pk}", task_path=FIRE_TASK,
+    return beat.owner_schedule_sync(
+        trigger, name=f"workflow-trigger-{trigger.pk}", task_path=FIRE_TASK,
         kwargs={"trigger_id": trigger.pk},
         cron=cron.parse(trigger.config["cron"], trigger.config["timezone"]) if scheduled
         else None,
@@ -180,10 +180,6 @@ def trigger_schedule_sync(trigger: Trigger) -> PeriodicTask | None:
         enabled=trigger.enabled,
         description=f"Schedule of workflow \"{trigger.workflow}\" (trigger {trigger.pk}), "
                     f"workspace {trigger.workspace_id}. Edit it on the trigger.")
-    if trigger.periodic_task_id != (task.pk if task else None):
-        Trigger.objects.filter(pk=trigger.pk).update(periodic_task=task)
-        trigger.periodic_task = task
-    return task
 
 
 @transaction.atomic
@@ -191,12 +187,6 @@ def trigger_delete(trigger: Trigger) -> None:
     task_id = trigger.periodic_task_id
     trigger.delete()
     PeriodicTask.objects.filter(pk=task_id).delete()
-
-
-def _trigger_deleted(sender, instance: Trigger, **kwargs) -> None:
-    # A workflow's deletion cascades to its triggers without trigger_delete.
-    if instance.periodic_task_id:
-        PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 
 def trigger_set_secret(trigger: Trigger, value: str | None = None) -> str:
@@ -385,6 +375,6 @@ def connect() -> None:
     """Wire triggers into the process (``WorkflowsConfig.ready``): event handler, cleanup,
     beat tick stamping."""
     events.subscribe(on_event)
-    post_delete.connect(_trigger_deleted, sender=Trigger,
+    post_delete.connect(beat.drop_owned_entry, sender=Trigger,
                         dispatch_uid="workflows-trigger-unschedule")
     beat.stamp_ticks(FIRE_TASK)
