@@ -25,8 +25,6 @@ it up.  Only enabled triggers of **active** agents with a published version fire
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -39,7 +37,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from jinja2 import TemplateError, meta
 
-from core import beat, cron, events
+from core import beat, cron, events, webhooks
 from core.api.errors import ApiError
 from core.api.parsers import parse_json
 from workflows import expressions
@@ -57,7 +55,7 @@ Kind = AgentTrigger.Kind
 WEBHOOK_AUTH = ("none", "hmac", "token")
 WEBHOOK_DEFAULT_BODY_BYTES = 64 * 1024
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
-SIGNATURE_HEADER = "X-Synapscale-Signature"
+SIGNATURE_HEADER = webhooks.SIGNATURE_HEADER
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 200
 MESSAGE_MAX_CHARS = 32_000
@@ -388,14 +386,8 @@ def webhook_body_limit(token: str) -> int:
     return int((trigger.config or {}).get("max_body_bytes") or WEBHOOK_DEFAULT_BODY_BYTES)
 
 
-def webhook_too_large(limit: int) -> ApiError:
-    return ApiError(413, "too_large", f"The body is larger than this webhook accepts "
-                                      f"({limit} bytes).")
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The ``X-Synapscale-Signature`` value of ``body`` under ``secret``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+webhook_too_large = webhooks.too_large
+signature = webhooks.signature
 
 
 def _authenticate(trigger: AgentTrigger, body: bytes, headers: Mapping) -> None:
@@ -405,22 +397,10 @@ def _authenticate(trigger: AgentTrigger, body: bytes, headers: Mapping) -> None:
         return
     row = Secret.objects.filter(pk=config.get("secret"),
                                 workspace_id=trigger.workspace_id).first()
-    secret = decrypt(row.ciphertext) if row is not None else ""
-    refused = ApiError(401, "not_authenticated",
-                       "The request is not signed with this webhook's secret.")
-    if not secret:
-        raise ApiError(401, "not_authenticated", "This webhook's secret is missing from the "
-                                                 "vault; set it on the trigger.")
-    if auth == "token":
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(errors="surrogatepass"), secret.encode()):
-            raise refused
-        return
-    given = headers.get(SIGNATURE_HEADER.lower(), "").strip()
-    if not hmac.compare_digest(given.encode(errors="surrogatepass"),
-                               signature(secret, body).encode()):
-        raise refused
+    webhooks.authenticate(
+        auth=auth, secret=decrypt(row.ciphertext) if row is not None else "", body=body,
+        headers=headers,
+        missing="This webhook's secret is missing from the vault; set it on the trigger.")
 
 
 def webhook_receive(*, token: str, body: bytes, headers: Mapping) -> tuple[Conversation, bool]:

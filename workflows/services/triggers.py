@@ -21,8 +21,6 @@ imports this app's models, and services import each other).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets as _secrets
 from collections.abc import Mapping
@@ -34,7 +32,7 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from core import beat, cron, events
+from core import beat, cron, events, webhooks
 from core.api.errors import ApiError
 from core.api.parsers import parse_json
 from workspaces.services.vault import decrypt, encrypt
@@ -49,7 +47,7 @@ Kind = Trigger.Kind
 WEBHOOK_AUTH = ("hmac", "token")
 WEBHOOK_DEFAULT_BODY_BYTES = 1024 * 1024
 WEBHOOK_MAX_BODY_BYTES = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
-SIGNATURE_HEADER = "X-Synapscale-Signature"
+SIGNATURE_HEADER = webhooks.SIGNATURE_HEADER
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 200  # Execution.idempotency_key
 SECRET_MIN_LENGTH = 16
@@ -305,34 +303,15 @@ def webhook_body_limit(token: str) -> int:
     return int((trigger.config or {}).get("max_body_bytes") or WEBHOOK_DEFAULT_BODY_BYTES)
 
 
-def webhook_too_large(limit: int) -> ApiError:
-    return ApiError(413, "too_large", f"The body is larger than this webhook accepts "
-                                      f"({limit} bytes).")
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The ``X-Synapscale-Signature`` value of ``body`` under ``secret``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+webhook_too_large = webhooks.too_large
+signature = webhooks.signature
 
 
 def _authenticate(trigger: Trigger, body: bytes, headers: Mapping) -> None:
     secret = decrypt(trigger.secret_ciphertext) if trigger.secret_ciphertext else ""
-    refused = ApiError(401, "not_authenticated",
-                       "The request is not signed with this webhook's secret.")
-    if not secret:
-        raise ApiError(401, "not_authenticated", "This webhook has no secret yet; set one "
-                                                 "on the trigger first.")
-    if (trigger.config or {}).get("auth", "hmac") == "token":
-        given = headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(errors="surrogatepass"), secret.encode()):
-            raise refused
-        return
-    given = headers.get(SIGNATURE_HEADER.lower(), "").strip()
-    if not hmac.compare_digest(given.encode(errors="surrogatepass"),
-                               signature(secret, body).encode()):
-        raise refused
+    webhooks.authenticate(
+        auth=(trigger.config or {}).get("auth", "hmac"), secret=secret, body=body,
+        headers=headers, missing="This webhook has no secret yet; set one on the trigger first.")
 
 
 def webhook_receive(*, token: str, body: bytes, headers: Mapping) -> Execution:
