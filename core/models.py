@@ -35,6 +35,10 @@ def is_catalogue(model: type[models.Model]) -> bool:
     return bool(getattr(model, "catalogue", False))
 
 
+def is_public_read(model: type[models.Model]) -> bool:
+    return bool(getattr(model, "public_read", False))
+
+
 def sensitive_fields(model: type[models.Model]) -> frozenset[str]:
     return frozenset(getattr(model, "sensitive_fields", ()))
 

@@ -102,6 +102,7 @@ LOCAL_APPS = [
     "reports",
     "workflows",
     "agents",
+    "billing",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # The kernel (core/) imports no app above it: it reaches them only through these
@@ -512,3 +513,13 @@ AGENT_DELEGATION_MAX_DEPTH = env.int("AGENT_DELEGATION_MAX_DEPTH", default=3)
 # OpenAI-compatible server (agents.fake_llm), clearly labelled, for offline demos.
 LLM_FAKE = env.bool("LLM_FAKE", default=False)
 LLM_FAKE_PORT = env.int("LLM_FAKE_PORT", default=8765)
+
+# --- Billing -------------------------------------------------------------------------------
+# Stripe keys (the `stripe` payment provider); the `manual` provider needs none.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Dunning: days after the first failed payment to retry, then cancel after the grace period.
+BILLING_DUNNING_RETRY_DAYS = env.list("BILLING_DUNNING_RETRY_DAYS", cast=int, default=[1, 3, 5])
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
+# What one credit is worth, in minor units, when credits pay an invoice.
+BILLING_CREDIT_VALUE_MINOR = env.int("BILLING_CREDIT_VALUE_MINOR", default=1)

@@ -18,6 +18,17 @@ class ModelPermissions(DjangoModelPermissions):
     }
 
 
+class PublicReadPermission(ModelPermissions):
+    """Global rows staff manage that every signed-in caller may read (models declaring
+    ``public_read = True``, e.g. billing plans): reads need only a signed-in user or an
+    API key; writes need Django's model permission, as on any staff-managed resource."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return tenancy.principal_for(request).is_authenticated
+        return super().has_permission(request, view)
+
+
 class TenantPermission(BasePermission):
     """Workspace roles, not Django model permissions, govern workspace-owned data.
 

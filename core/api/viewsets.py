@@ -13,7 +13,12 @@ from core import tenancy
 
 from .fastpath import ValuesPlan, plan_for
 from .filters import filterable_fields, filterset_for
-from .permissions import CatalogueReadPermission, TenantPermission
+from .permissions import (
+    CatalogueReadPermission,
+    ModelPermissions,
+    PublicReadPermission,
+    TenantPermission,
+)
 
 
 class ResourceMixin:
@@ -103,6 +108,18 @@ class CatalogueViewSet(ReadOnlyModelViewSet):
     """Global reference data (``catalogue = True`` models): read by any signed-in caller."""
 
     permission_classes = [CatalogueReadPermission]
+
+
+class StaffModelViewSet(ModelViewSet):
+    """Global rows staff manage (no workspace): Django model permissions for every verb."""
+
+    permission_classes = [ModelPermissions]
+
+
+class PublicReadModelViewSet(ModelViewSet):
+    """Global rows staff manage and every signed-in caller reads (``public_read = True``)."""
+
+    permission_classes = [PublicReadPermission]
 
 
 #: For resources offering a declared subset of operations (compose DRF mixins).

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from core import registry, tenancy
 from core.api.permissions import ModelPermissions
-from core.models import is_catalogue
+from core.models import is_catalogue, is_public_read
 from tests.factories import CONTRACT_EXTRA, factory_for
 
 RESOURCES = registry.api_resources()
@@ -18,8 +18,11 @@ MODEL_GUARDED = [r for r in RESOURCES if ModelPermissions in r.viewset.permissio
 SCOPED = [r for r in RESOURCES if tenancy.is_scoped(r.model)]
 # Global reference data (``catalogue = True``): any signed-in caller reads, nobody writes.
 CATALOGUE = [r for r in RESOURCES if is_catalogue(r.model)]
+# Global rows staff manage that every signed-in caller reads (``public_read = True``).
+PUBLIC_READ = [r for r in RESOURCES if is_public_read(r.model)]
 OWNER_SCOPED = [r for r in RESOURCES if ModelPermissions not in r.viewset.permission_classes
-                and not tenancy.is_scoped(r.model) and not is_catalogue(r.model)]
+                and not tenancy.is_scoped(r.model) and not is_catalogue(r.model)
+                and not is_public_read(r.model)]
 
 
 def resource_id(resource) -> str:

@@ -18,6 +18,7 @@ from .resources import (
     MODEL_GUARDED,
     OWNER_SCOPED,
     PARTIAL,
+    PUBLIC_READ,
     RESOURCES,
     WRITABLE,
     body_format,
@@ -87,6 +88,25 @@ def test_catalogue_resources_are_read_by_anyone_signed_in_and_written_by_none(
                        client.put(detail, {}, format="json"),
                        client.patch(detail, {}, format="json"), client.delete(detail)):
             assert_error_body(answer, 405)
+    assert resource.model.objects.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.parametrize("resource", PUBLIC_READ, ids=resource_id)
+def test_public_read_resources_are_read_by_anyone_signed_in_and_written_by_staff(
+        resource, user_client):
+    from tests.factories import ApiKeyFactory
+
+    obj = make(resource)
+    payload = writable_payload(resource)
+    for client in (user_client, key_client(ApiKeyFactory(role="admin").raw)):
+        assert client.get(detail_url(resource, obj.pk)).status_code == 200
+        ids = [row["id"] for row in client.get(list_url(resource), {"page_size": 500})
+               .json()["results"]]
+        assert obj.pk in ids
+        detail = detail_url(resource, obj.pk)
+        for answer in (client.post(list_url(resource), payload, format=body_format(payload)),
+                       client.patch(detail, {}, format="json"), client.delete(detail)):
+            assert answer.status_code in (401, 403), answer.content
     assert resource.model.objects.filter(pk=obj.pk).exists()
 
 
