@@ -42,3 +42,22 @@ def sync_after_migrate(sender, *, app_config=None, using="default", plan=None, *
     if plan and all(backwards for _migration, backwards in plan):
         return
     features_sync()
+
+
+def workspace_changed(workspace_id: int) -> None:
+    """A workspace's plan values changed (override added, edited or removed): re-derive
+    its plan fields and plan-driven features."""
+    from .. import entitlements
+
+    entitlements.sync_workspace(workspace_id)
+
+
+def plan_changed(plan) -> None:
+    """A plan's feature values changed: every workspace on it is re-synced (the checks
+    themselves read the plan live, so a raised limit applies at once anyway)."""
+    from ..models import Subscription
+
+    live = (Subscription.objects.filter(plan=plan, status__in=Subscription.LIVE)
+            .values_list("workspace_id", flat=True))
+    for workspace_id in live:
+        workspace_changed(workspace_id)
