@@ -20,9 +20,7 @@ from tests.factories import (
     UsageRecordFactory,
     WorkspaceFactory,
 )
-from tests.factories import (
-    TestClockFactory as ClockFactory,
-)
+from tests.factories import TestClockFactory as ClockFactory
 
 from .usage_support import SUMMARY_URL, client_for
 
