@@ -29,8 +29,9 @@ additions first, and ``balance`` subtracts what is due.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -335,7 +336,10 @@ def settle(hold_tx: CreditTransaction, actual_amount) -> CreditTransaction:
 def refund(workspace_id: int, amount, *, reference: str, by=None, source_type: str = "",
            source_id: str = "", description: str = "") -> CreditTransaction:
     """Give credits back (a failed call, a complaint); they return to the expiring
-    additions they were drawn from as far as those are still valid."""
+    additions they were drawn from as far as those are still valid.  An amount finer than
+    the ledger's 4 decimal places (minor units / the credit value) is rounded to them."""
+    with contextlib.suppress(InvalidOperation, TypeError, ValueError):  # _amount says why
+        amount = Decimal(str(amount)).quantize(QUANTUM, rounding=ROUND_HALF_UP)
     amount = _amount(amount)
     if not reference:
         raise ApiError(400, "invalid", "A refund needs a reference.",
