@@ -103,6 +103,7 @@ LOCAL_APPS = [
     "workflows",
     "agents",
     "billing",
+    "crm",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # The kernel (core/) imports no app above it: it reaches them only through these

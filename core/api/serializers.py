@@ -70,6 +70,11 @@ class BaseModelSerializer(serializers.ModelSerializer):
             instance.full_clean(exclude=self._clean_exclude(), validate_unique=False)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_as_drf_detail(exc)) from exc
+        for field in model._meta.fields:
+            # Fields that normalise what they accept (e.g. phone numbers to E.164) save
+            # the cleaned value, as the admin's forms do.
+            if getattr(field, "normalizes", False) and field.name in attrs:
+                attrs[field.name] = getattr(instance, field.attname)
         return attrs
 
     def _check_same_workspace(self, attrs) -> None:
