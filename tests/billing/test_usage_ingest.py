@@ -195,3 +195,22 @@ def test_the_portable_path_agrees_with_the_database_one(workspace):
     assert problems == []
     assert metering_ingest._insert_portable(list(events.values()), "sqlite") == 1
     assert UsageRecord.objects.get(transaction_id="new").quantity == 3
+
+
+@pytest.mark.parametrize("body, code", [
+    (b'{"events": [', "invalid_json"),
+    (b'{"events": ["\\ud800"]}', "invalid_json"),
+    (b'{"events": ' + b"[" * 100 + b"]" * 100 + b"}", "too_deep"),
+])
+def test_malformed_bodies_are_structured_400s(service, body, code):
+    response = service.generic("POST", BATCH_URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not UsageRecord.objects.exists()
+
+
+def test_an_oversized_body_is_a_413(service, workspace, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    response = _post(service, [event(workspace, f"t{n}") for n in range(40)])
+    assert response.status_code == 413
+    assert not UsageRecord.objects.exists()
