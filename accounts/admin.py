@@ -2,11 +2,16 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.admin.services import adopt
 
-from .models import ApiToken, LoginAttempt, User
-from .services import signin, users
+from .models import ApiToken, LoginAttempt, User, UserVariable
+from .services import signin, users, variables
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -106,3 +111,93 @@ class ApiTokenAdmin(BaseModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class UserVariableForm(forms.ModelForm):
+    """A secret's value is write-only here: typed in, never rendered back."""
+
+    value = forms.CharField(required=False, strip=False, max_length=variables.MAX_VALUE,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    class Meta:
+        model = UserVariable
+        fields = ("user", "name", "description", "is_secret")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.was_secret = self.instance.pk is not None and self.instance.is_secret
+        if self.was_secret:
+            self.fields["value"].widget = forms.PasswordInput(render_value=False)
+            reveal = reverse("admin:accounts_uservariable_reveal", args=[self.instance.pk])
+            self.fields["value"].help_text = format_html(
+                'Secret: leave empty to keep the current value. <a href="{}">Reveal it</a> '
+                "(recorded in the audit trail).", reveal)
+        else:
+            self.initial["value"] = self.instance.value
+            self.fields["value"].help_text = ("Ticking “is secret” encrypts the value and "
+                                              "hides it from then on.")
+
+    def clean(self):
+        # The service holds these rules too; checked here so the form can show them.
+        cleaned = super().clean()
+        user = cleaned.get("user") or getattr(self.instance, "user", None)
+        name, value = cleaned.get("name"), cleaned.get("value")
+        if user is not None and name and UserVariable.objects.filter(
+                user=user, name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", f"{user} already has a variable named {name}.")
+        if cleaned.get("is_secret") and not value and not self.was_secret:
+            self.add_error("value", "A secret variable needs a value.")
+        if self.was_secret and not cleaned.get("is_secret") and not value:
+            self.add_error("value", "Give a new value to make a secret variable plain.")
+        return cleaned
+
+    def _post_clean(self):
+        # ModelForm would assign the typed value to the instance and validate it as the
+        # plain column; the service stores it (encrypted for secrets) instead.
+        value = self.cleaned_data.get("value")
+        super()._post_clean()
+        self.cleaned_data["value"] = value
+
+
+@admin.register(UserVariable)
+class UserVariableAdmin(BaseModelAdmin):
+    form = UserVariableForm
+    list_display = ("name", "user", "is_secret", "shown_value", "updated_at")
+    list_filter = ("is_secret",)
+    search_fields = ("name", "description", "user__email")
+    object_pages = {"reveal": ("reveal/", "reveal_view")}
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "user"] if obj is not None else fields
+
+    @admin.display(description="value")
+    def shown_value(self, obj):
+        if obj.is_secret:
+            return "•••••• (secret)"
+        return obj.value if len(obj.value) <= 80 else obj.value[:79] + "…"
+
+    def save_model(self, request, obj, form, change):
+        data = {k: form.cleaned_data.get(k) for k in ("name", "description", "is_secret")}
+        value = form.cleaned_data.get("value") or ""
+        if not change:
+            adopt(obj, variables.variable_create(user=form.cleaned_data["user"], value=value,
+                                                 **data))
+            return
+        stored = UserVariable.objects.get(pk=obj.pk)
+        if stored.is_secret and not value:
+            value = None  # an empty box keeps the secret
+        adopt(obj, variables.variable_update(variable=stored, value=value, **data))
+
+    def reveal_view(self, request, object_id):
+        variable = self.get_object_or_404(request, object_id)
+        if not self.has_change_permission(request, variable):
+            raise PermissionDenied
+        value = None
+        if request.method == "POST":
+            value = variables.variable_reveal(variable=variable)
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "original": variable, "title": f"Reveal {variable}", "value": value}
+        response = TemplateResponse(request, "admin/accounts/uservariable/reveal.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -52,6 +52,7 @@ class AuditEntry(models.Model):
         CREATE = "create", "Create"
         UPDATE = "update", "Update"
         DELETE = "delete", "Delete"
+        REVEAL = "reveal", "Reveal"  # a write-only value read back on purpose
 
     class Source(models.TextChoices):
         ADMIN = "admin", "Admin"
@@ -90,3 +91,7 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.target_repr}"
+
+
+# Live settings and feature flags: their own module, registered with the app from here.
+from .live_models import FeatureFlag, FlagOverride, SystemSetting  # noqa: E402, F401

@@ -7,6 +7,8 @@ with this scope::
     nodes       {key: {"output": ...}} for the nodes that have finished
     execution   {"id", "trace_id"}
     secrets     secrets.NAME (or secrets["a-name"]): the workspace vault, at run time
+    vars        vars.NAME: the variables of the user the run belongs to (who started it,
+                else the workflow's creator), at run time; secret ones are redacted
 
 * A value that is exactly one expression keeps its type: ``"{{ nodes.a.output.count }}"``
   gives the number, ``"{{ input.items }}"`` the list.  Anything else renders to text, where
@@ -18,8 +20,9 @@ with this scope::
   excepted) or ``jmespath(expr, data)``.
 * Unknown names, keys and secrets are errors (``StrictUndefined``), each naming the config
   path it came from (``headers.Authorization: ...``), never rendered as empty text.
-* Secrets are resolved only here, at run time; ``render_config`` returns the values it
-  used so the engine can ``redact`` them from everything it stores.
+* Secrets and variables are resolved only here, at run time, and are never part of the
+  stored execution data; ``render_config`` returns the secret values it used (vault
+  secrets and secret variables) so the engine can ``redact`` them from everything it stores.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ from jmespath.exceptions import JMESPathError
 from .nodes.base import NodeError
 
 #: Names an expression may use at its top level.
-SCOPE_NAMES = ("input", "nodes", "execution", "secrets")
+SCOPE_NAMES = ("input", "nodes", "execution", "secrets", "vars")
+#: Names resolved at run time by lookup, never handed to JMESPath's whole-scope search.
+_LOOKUP_NAMES = ("secrets", "vars")
 REDACTED = "***"
 #: Bounds on what one expression may build (the sandbox already bounds ``range``).
 MAX_REPEAT = 1_000_000
@@ -105,7 +110,7 @@ _NO_DATA = object()
 @pass_context
 def _jmespath_function(context, expression: str, data=_NO_DATA):
     if data is _NO_DATA:
-        data = {name: context.get(name) for name in SCOPE_NAMES if name != "secrets"}
+        data = {name: context.get(name) for name in SCOPE_NAMES if name not in _LOOKUP_NAMES}
     return _jmespath_filter(data, expression)
 
 
@@ -196,6 +201,51 @@ class _Secrets:
         return "<secrets>"
 
 
+class _Vars(_Secrets):
+    """``vars.NAME``: the run's user variables; only secret ones are kept for redaction."""
+
+    def __init__(self, lookup: Callable[[str], tuple[str, bool]], used: list[str]):
+        super().__init__(lookup, used)
+
+    def _get(self, name: str) -> str:
+        try:
+            value, is_secret = self._lookup(name)
+        except LookupError as exc:
+            raise NodeError(f"vars.{name}: {_one_line(exc)}", retryable=False) from None
+        if is_secret:
+            self._used.append(value)
+        return value
+
+    def __repr__(self) -> str:
+        return "<vars>"
+
+
+def _no_variables(name: str) -> tuple[str, bool]:
+    raise LookupError("variables are not available here.")
+
+
+def run_variables(user_id: int | None = None, *,
+                  resolve_user: Callable[[], int | None] | None = None,
+                  ) -> Callable[[str], tuple[str, bool]]:
+    """``name -> (value, is_secret)`` over the variables of the user a run belongs to.
+
+    ``resolve_user`` finds that user only when a config first uses ``vars``, so runs
+    that never do cost no query.
+    """
+    from accounts.services.variables import variable_lookup
+
+    lookup = None
+
+    def get(name: str) -> tuple[str, bool]:
+        nonlocal lookup
+        if lookup is None:
+            owner = user_id if user_id is not None or resolve_user is None else resolve_user()
+            lookup = variable_lookup(owner)
+        return lookup(name)
+
+    return get
+
+
 def _no_secrets(name: str) -> str:
     raise NodeError(f"secrets.{name}: secrets are not available here.", retryable=False)
 
@@ -250,7 +300,7 @@ def _native(value, path: str):
         return {str(k): _native(v, path) for k, v in value.items()}
     if isinstance(value, list | tuple | Iterator):
         return [_native(v, path) for v in value]
-    if callable(value) or isinstance(value, _Secrets):
+    if callable(value) or isinstance(value, _Secrets):  # _Vars included
         raise ExpressionError(path, "the expression gives a function or object, not a "
                                     "value (a missing key or a missing call?).")
     return str(value)
@@ -268,7 +318,7 @@ def render_value(text: str, context: dict, path: str):
         return _template(text).render(**context)
     except ExpressionError:
         raise
-    except NodeError as exc:  # a missing secret
+    except NodeError as exc:  # a missing secret or variable
         message = str(exc)
         raise ExpressionError(path, message) from exc
     except (TemplateError, SecurityError, ArithmeticError, LookupError, TypeError,
@@ -276,16 +326,19 @@ def render_value(text: str, context: dict, path: str):
         raise ExpressionError(path, _one_line(exc)) from exc
 
 
-def render_config(config, *, scope: dict,
-                  secrets: Callable[[str], str] | None = None) -> tuple[Any, tuple[str, ...]]:
+def render_config(config, *, scope: dict, secrets: Callable[[str], str] | None = None,
+                  variables: Callable[[str], tuple[str, bool]] | None = None,
+                  ) -> tuple[Any, tuple[str, ...]]:
     """Render every templated value of ``config`` (keys are left as they are).
 
-    Returns the rendered config and the secret values it used (for ``redact``).
+    Returns the rendered config and the secret values it used (vault secrets and secret
+    user variables, for ``redact``).
     Raises :class:`ExpressionError` naming the config path of the first value that fails.
     """
     used: list[str] = []
-    context = {name: scope.get(name) for name in SCOPE_NAMES if name != "secrets"}
+    context = {name: scope.get(name) for name in SCOPE_NAMES if name not in _LOOKUP_NAMES}
     context["secrets"] = _Secrets(secrets or _no_secrets, used)
+    context["vars"] = _Vars(variables or _no_variables, used)
 
     def walk(value, path):
         if is_template(value):

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from accounts.models import ApiToken, User
+from core import flags
 from core.api.serializers import BaseModelSerializer
 
 
@@ -10,13 +11,18 @@ class ProfileSerializer(BaseModelSerializer):
     """What a user sees and edits of their own account."""
 
     two_factor_enabled = serializers.BooleanField(read_only=True)
+    active_flags = serializers.SerializerMethodField(
+        help_text="Keys of the feature flags on for you (core.flags, without a workspace).")
 
     class Meta:
         model = User
         fields = ["id", "email", "first_name", "last_name", "status", "timezone", "language",
                   "avatar_url", "receive_email", "preferences", "two_factor_enabled",
-                  "date_joined", "last_login", "login_count"]
+                  "date_joined", "last_login", "login_count", "active_flags"]
         read_only_fields = ["email", "status", "date_joined", "last_login", "login_count"]
+
+    def get_active_flags(self, user) -> list[str]:
+        return flags.active_flags(user=user)
 
 
 class RegisterSerializer(serializers.Serializer):

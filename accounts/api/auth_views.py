@@ -72,7 +72,10 @@ class RegisterView(_PublicAuthView):
                     "password. Invalid input (e.g. a weak password) is still a 400.")
     def post(self, request):
         data = _validated(s.RegisterSerializer, request)
-        email_flows.user_register(request=request, **data)
+        try:
+            email_flows.user_register(request=request, **data)
+        except email_flows.FlowError as exc:  # sign-up closed (a live setting)
+            raise ApiError(403, exc.code, exc.message) from exc
         return Response({"detail": email_flows.REGISTRATION_ACCEPTED},
                         status=status.HTTP_202_ACCEPTED)
 

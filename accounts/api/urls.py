@@ -3,11 +3,13 @@ from django.urls import path
 from core.api.routers import router
 
 from . import auth_views as auth
+from .variables import UserVariableViewSet
 from .views import LoginAttemptViewSet, SessionViewSet, UserViewSet
 
 router.register("users", UserViewSet)
 router.register("login-attempts", LoginAttemptViewSet)
 router.register("auth/sessions", SessionViewSet)
+router.register("user-variables", UserVariableViewSet)
 
 urlpatterns = [
     path("auth/register/", auth.RegisterView.as_view(), name="auth-register"),

@@ -16,6 +16,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import LoginAttempt, User
+from core import live_settings
 
 from .signin import record_attempt
 from .tokens import tokens_revoke_all
@@ -49,8 +50,13 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     one password hash); its owner is emailed instead, so the form never reveals
     who has an account.  Returns the new user, or ``None`` when the address was taken.
     """
+    if not live_settings.get("signup_open"):
+        raise FlowError("signup_closed", "Sign-up is closed; ask an administrator for an "
+                                         "account.", field="non_field_errors")
     candidate = User(email=User.objects.normalize_email(email).lower(), first_name=first_name,
-                     last_name=last_name, status=User.Status.PENDING)
+                     last_name=last_name, status=User.Status.PENDING,
+                     language=live_settings.get("default_language"),
+                     timezone=live_settings.get("default_time_zone"))
     _check_password(password, candidate, "password")
     candidate.set_password(password)
     # Uniqueness is the one check whose message would reveal the account: left to below.

@@ -124,6 +124,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After authentication: staff signed in pass; everyone else gets 503 while it is on.
+    "core.maintenance.MaintenanceModeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -524,3 +526,11 @@ BILLING_DUNNING_RETRY_DAYS = env.list("BILLING_DUNNING_RETRY_DAYS", cast=int, de
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
 # What one credit is worth, in minor units, when credits pay an invoice.
 BILLING_CREDIT_VALUE_MINOR = env.int("BILLING_CREDIT_VALUE_MINOR", default=1)
+
+# --- Live settings and flags -------------------------------------------------------------
+# Staff change live settings (core.live_settings: maintenance mode, sign-up, upload limit,
+# report sender, defaults) and feature flags (core.flags) in the admin; values are served
+# from the cache above, so a shared cache (CACHE_URL=redis://...) makes every process see a
+# change at its next request. With the per-process default (locmem) cache another process
+# sees it after this many seconds at most.
+LIVE_SETTINGS_CACHE_SECONDS = env.int("LIVE_SETTINGS_CACHE_SECONDS", default=60)

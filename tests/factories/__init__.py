@@ -11,6 +11,7 @@ from .accounts import (
     StaticDeviceFactory,
     TOTPDeviceFactory,
     UserFactory,
+    UserVariableFactory,
 )
 from .agents import (
     AgentAccessFactory,
@@ -63,7 +64,13 @@ from .billing import (
     TestClockFactory,
     UsageRecordFactory,
 )
-from .core import AuditEntryFactory, factory_for
+from .core import (
+    AuditEntryFactory,
+    FeatureFlagFactory,
+    FlagOverrideFactory,
+    SystemSettingFactory,
+    factory_for,
+)
 from .crm import (
     CallFactory,
     CampaignContactFactory,
@@ -179,7 +186,9 @@ __all__ = [
     "ExecutionFactory",
     "ExecutionMetricFactory",
     "FeatureFactory",
+    "FeatureFlagFactory",
     "FileFactory",
+    "FlagOverrideFactory",
     "FollowUpFactory",
     "GroupFactory",
     "GroupResultFactory",
@@ -227,6 +236,7 @@ __all__ = [
     "SolarScheduleFactory",
     "StaticDeviceFactory",
     "SubscriptionFactory",
+    "SystemSettingFactory",
     "TOTPDeviceFactory",
     "TagFactory",
     "TaskResultFactory",
@@ -235,6 +245,7 @@ __all__ = [
     "TriggerFactory",
     "UsageRecordFactory",
     "UserFactory",
+    "UserVariableFactory",
     "WorkflowFactory",
     "WorkflowShareFactory",
     "WorkflowVersionFactory",

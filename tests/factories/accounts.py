@@ -6,7 +6,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
-from accounts.models import ApiToken, LoginAttempt, User
+from accounts.models import ApiToken, LoginAttempt, User, UserVariable
 
 
 class UserFactory(DjangoModelFactory):
@@ -82,3 +82,27 @@ class StaticDeviceFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "Backup codes"
     confirmed = True
+
+
+class UserVariableFactory(DjangoModelFactory):
+    """A plain variable; ``UserVariableFactory(secret="value")`` makes a secret one,
+    encrypted as the service would."""
+
+    class Meta:
+        model = UserVariable
+
+    class Params:
+        secret = None
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"VAR_{n}")
+    value = factory.LazyAttribute(lambda o: "" if o.secret else f"value-{o.name.lower()}")
+    description = "Made by a factory"
+    is_secret = factory.LazyAttribute(lambda o: bool(o.secret))
+    ciphertext = factory.LazyAttribute(lambda o: _encrypt(o.secret) if o.secret else "")
+
+
+def _encrypt(value: str) -> str:
+    from workspaces.services import vault
+
+    return vault.encrypt(value)

@@ -158,7 +158,9 @@ def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int
         config, secret_values = expressions.render_config(
             node.get("config") or {}, scope=scope,
             secrets=expressions.workspace_secrets(execution.workspace_id,
-                                                  execution_id=execution.pk))
+                                                  execution_id=execution.pk),
+            variables=expressions.run_variables(
+                execution.started_by_id, resolve_user=lambda: _workflow_owner(execution)))
         context = NodeContext(
             workspace_id=execution.workspace_id, execution_id=execution.pk,
             node_key=span.node_key, attempt=span.attempt, config=config, input=node_input,
@@ -184,6 +186,14 @@ def _execute(span: NodeExecution, execution: Execution, plan: Plan, timeout: int
     return Outcome(S.SUCCEEDED, output=result.output, ports=tuple(result.ports or ()),
                    wait_until=result.wait_until, suspend=isinstance(result, Suspend),
                    secret_values=secret_values)
+
+
+def _workflow_owner(execution: Execution) -> int | None:
+    """Whose variables a run without a starting user reads: the workflow's creator."""
+    from ..models import Workflow
+
+    return Workflow.objects.filter(pk=execution.workflow_id).values_list(
+        "created_by_id", flat=True).first()
 
 
 def record(span: NodeExecution, outcome: Outcome, plan: Plan) -> bool:
