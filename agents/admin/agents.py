@@ -43,6 +43,9 @@ class AgentAdmin(AgentRuleAdmin):
         ("Access", {"fields": ("access_mode",)}),
         ("Behaviour", {"fields": ("live_configuration_link", "versions", "capabilities",
                                   "settings", "metadata")}),
+        ("Voice (voice agents)", {"fields": ("voice_provider_agent_id", "voice",
+                                             "voice_language", "call_settings"),
+                                  "classes": ("collapse",)}),
         ("Record", {"fields": ("performance_metrics", "created_by")}),
     )
 

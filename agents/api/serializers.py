@@ -46,6 +46,7 @@ class AgentSerializer(BaseModelSerializer):
         model = m.Agent
         fields = ["id", "workspace", "project", "name", "description", "kind", "status",
                   "access_mode", "live_configuration", "capabilities", "settings", "metadata",
+                  "voice_provider_agent_id", "voice", "voice_language", "call_settings",
                   "performance_metrics", "tags", "created_by", *_TIMESTAMPS]
         read_only_fields = ["live_configuration", "performance_metrics", "created_by",
                             *_TIMESTAMPS]

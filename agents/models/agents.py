@@ -58,6 +58,16 @@ class Agent(WorkspaceScoped, TimestampedModel):
         default=dict, blank=True, editable=False,
         help_text="Kept by the daily rollup: conversations, cost, latency, satisfaction.")
     tags = models.ManyToManyField("workspaces.Tag", blank=True, related_name="agents")
+    # Voice agents (kind "voice") live at a voice platform too (crm places their calls).
+    voice_provider_agent_id = models.CharField(
+        max_length=100, blank=True, help_text="The agent's id at the voice platform (Bolna).")
+    voice = models.CharField(max_length=80, blank=True,
+                             help_text="The voice it speaks with, by the platform's name.")
+    voice_language = models.CharField(max_length=16, blank=True,
+                                      help_text="BCP 47 language tag, e.g. pt-BR.")
+    call_settings = models.JSONField(
+        default=dict, blank=True, validators=[validate_object],
+        help_text='Call options, e.g. {"max_duration_seconds": 600, "voicemail": "hang_up"}.')
     created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
 
