@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_fsm import can_proceed
 
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -138,7 +139,7 @@ class InvoiceAdmin(BaseModelAdmin):
                    if can_proceed(getattr(invoice, transition))]
         if not buttons:
             return "None in this state."
-        reference = format_html(
+        reference = mark_safe(  # a constant
             '<input type="text" name="payment_reference" maxlength="120" '
             'placeholder="Payment reference (for Mark paid)" style="margin-right: 8px"> ')
         return reference + format_html_join(

@@ -67,9 +67,9 @@ def test_numbers_follow_each_other_per_issuer_and_a_rollback_leaves_no_gap(issue
     subs = [subscription(price=1000) for _ in range(3)]
     assert generate_for_period(subs[0], JAN, FEB).number == "INV-000001"
 
-    with mock.patch.object(generate, "apply_credits", side_effect=RuntimeError("boom")):
-        with pytest.raises(RuntimeError):
-            generate_for_period(subs[1], JAN, FEB)
+    with mock.patch.object(generate, "apply_credits", side_effect=RuntimeError("boom")), \
+            pytest.raises(RuntimeError):
+        generate_for_period(subs[1], JAN, FEB)
     assert not Invoice.objects.filter(subscription=subs[1]).exists()
 
     assert generate_for_period(subs[1], JAN, FEB).number == "INV-000002"
