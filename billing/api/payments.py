@@ -31,31 +31,9 @@ from ..payments import PaymentError, webhooks
 from ..services import payments
 
 _TIMESTAMPS = ["created_at", "updated_at"]
-#: 13 to 19 digits, optionally grouped by spaces or dashes: the shape of a card number.
-CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 #: What Stripe's tokens look like (pm_…, and the legacy card_/src_/ba_ ids).
 STRIPE_TOKEN = re.compile(r"^(pm|card|src|ba)_[A-Za-z0-9_]{3,}$")
-REFUSAL = ("This looks like a card number. Send the provider's payment method token "
-           "(e.g. pm_… from Stripe.js) instead; card numbers are never accepted or stored.")
-
-
-def card_number_fields(data, prefix: str = "") -> list[str]:
-    """Names of the fields (nested ones dotted) whose value looks like a card number."""
-    found = []
-    if isinstance(data, dict):
-        items = data.items()
-    elif isinstance(data, list | tuple):
-        items = ((str(i), v) for i, v in enumerate(data))
-    else:
-        items = ()
-    for key, value in items:
-        name = f"{prefix}{key}"
-        if isinstance(value, dict | list | tuple):
-            found.extend(card_number_fields(value, f"{name}."))
-        elif isinstance(value, str | int) and not isinstance(value, bool) and \
-                CARD_NUMBER.search(str(value)):
-            found.append(name)
-    return found
+REFUSAL = payments.CARD_NUMBER_REFUSAL
 
 
 def _provider_error(error: PaymentError):
@@ -111,8 +89,14 @@ class PaymentMethodSerializer(BaseModelSerializer):
         extra_kwargs = {"external_id": {"help_text": "The provider's token, e.g. pm_… from "
                                                      "Stripe.js. Never a card number."}}
 
+    def get_validators(self):
+        # "One default per customer" is kept by the view (a new default replaces the old
+        # one), not refused.
+        return [v for v in super().get_validators()
+                if tuple(getattr(v, "fields", ())) != ("customer",)]
+
     def to_internal_value(self, data):
-        flagged = card_number_fields(data if isinstance(data, dict) else {})
+        flagged = payments.card_number_fields(data if isinstance(data, dict) else {})
         if flagged:
             raise serializers.ValidationError({name: [REFUSAL] for name in flagged})
         return super().to_internal_value(data)
@@ -123,7 +107,12 @@ class PaymentMethodSerializer(BaseModelSerializer):
         return value
 
     def validate(self, attrs):
+        # The model's checks run without ``is_default``: a new default replaces the
+        # customer's old one (the view unsets it in the same transaction).
+        is_default = attrs.pop("is_default", None)
         attrs = super().validate(attrs)
+        if is_default is not None:
+            attrs["is_default"] = is_default
         provider = attrs.get("provider") or getattr(self.instance, "provider", None)
         token = attrs.get("external_id", getattr(self.instance, "external_id", ""))
         if provider is not None and provider.kind == PaymentProvider.Kind.STRIPE and \

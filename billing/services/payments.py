@@ -18,6 +18,7 @@ Customers and payment methods: ``customer_sync`` creates the customer at the pro
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -104,6 +105,39 @@ def method_detach(method: PaymentMethod) -> None:
     adapter = adapter_for(method.provider)
     if adapter.charges:
         adapter.detach_payment_method(method)
+
+
+# --- card numbers are never accepted ---------------------------------------------------------
+
+#: 13 to 19 digits, optionally grouped by spaces or dashes: the shape of a card number.
+CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+CARD_NUMBER_REFUSAL = ("This looks like a card number. Send the provider's payment method "
+                       "token (e.g. pm_… from Stripe.js) instead; card numbers are never "
+                       "accepted or stored.")
+
+
+def looks_like_card_number(value) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and \
+        bool(CARD_NUMBER.search(str(value)))
+
+
+def card_number_fields(data, prefix: str = "") -> list[str]:
+    """Names of the fields (nested ones dotted) whose value looks like a card number: the
+    API and the admin refuse them before anything is stored or sent."""
+    found = []
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list | tuple):
+        items = ((str(i), v) for i, v in enumerate(data))
+    else:
+        items = ()
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, dict | list | tuple):
+            found.extend(card_number_fields(value, f"{name}."))
+        elif looks_like_card_number(value):
+            found.append(name)
+    return found
 
 
 # --- collecting ------------------------------------------------------------------------------
