@@ -13,3 +13,4 @@ class AgentsConfig(AppConfig):
         events.register()
         # Event triggers, beat entries of deleted triggers, and schedule tick stamps.
         triggers.connect()
+        from . import billing_gauges  # noqa: F401  (registers its plan-limit gauges)

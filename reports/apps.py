@@ -9,3 +9,4 @@ class ReportsConfig(AppConfig):
         from . import events, signals  # noqa: F401  (signals connects the receivers)
 
         events.register()  # the domain events it emits (core.events)
+        from . import billing_gauges  # noqa: F401  (registers its plan-limit gauges)

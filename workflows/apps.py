@@ -8,7 +8,7 @@ class WorkflowsConfig(AppConfig):
     def ready(self):
         # Triggers (H4): register this app's events, subscribe event triggers, clean up
         # beat entries, and register the schedule task with every worker.
-        from . import events, trigger_tasks  # noqa: F401
+        from . import billing_gauges, events, trigger_tasks  # noqa: F401  (+ plan-limit gauges)
         from .services import triggers
 
         events.register()

@@ -4,7 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 
+from billing.entitlements import LimitReached
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from core.admin.services import adopt
@@ -14,12 +16,26 @@ from workspaces.services import files, keys, projects, vault
 from workspaces.services import workspaces as ws
 
 
+class PlanLimitMessage:
+    """A save the plan refuses (``LimitReached``: seats, storage) is a message on the
+    form, not an error page; nothing was saved (the admin's transaction rolled back)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except LimitReached as exc:
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+            return redirect(request.get_full_path())
+
+
 @admin.register(m.Workspace)
 class WorkspaceAdmin(BaseModelAdmin):
     list_display = ("name", "slug", "status", "billing_plan", "created_at")
     list_filter = ("status", "billing_plan")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    # Derived from the subscription (billing.entitlements.sync_workspace), never typed in.
+    readonly_fields = ("billing_plan", "usage_limits")
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
@@ -45,7 +61,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(m.Membership)
-class MembershipAdmin(BaseModelAdmin):
+class MembershipAdmin(PlanLimitMessage, BaseModelAdmin):
     form = MembershipForm
     list_display = ("user", "workspace", "role", "custom_role", "created_at")
     list_filter = ("role",)
@@ -156,7 +172,7 @@ class FileForm(forms.ModelForm):
 
 
 @admin.register(m.File)
-class FileAdmin(BaseModelAdmin):
+class FileAdmin(PlanLimitMessage, BaseModelAdmin):
     form = FileForm
     list_display = ("name", "workspace", "project", "content_type", "size", "status",
                     "created_at")

@@ -6,5 +6,5 @@ class WorkspacesConfig(AppConfig):
     verbose_name = "Workspaces"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the deployment check)
+        from . import billing_gauges, checks  # noqa: F401  (plan-limit gauges; deployment check)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from billing.entitlements import LimitReached
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
+from core.admin.services import adopt
 
 from .. import models as m
 from ..knowledge import extract
@@ -33,8 +36,20 @@ class DocumentInline(admin.TabularInline):
         return False  # documents are added on their own page, through the service
 
 
+class PlanLimitMessage:
+    """A save the plan refuses (``LimitReached``) is a message on the form, not an error
+    page; nothing was saved (the admin's transaction rolled back)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except LimitReached as exc:
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+            return redirect(request.get_full_path())
+
+
 @admin.register(m.KnowledgeBase)
-class KnowledgeBaseAdmin(BaseModelAdmin):
+class KnowledgeBaseAdmin(PlanLimitMessage, BaseModelAdmin):
     list_display = ("name", "workspace", "language", "chunk_size", "chunk_overlap",
                     "embedding_model", "updated_at")
     list_filter = ("language",)
@@ -48,8 +63,10 @@ class KnowledgeBaseAdmin(BaseModelAdmin):
         if change:
             svc.knowledge_base_update(obj, **{f: getattr(obj, f) for f in form.changed_data
                                               if f in svc.INDEXING_FIELDS})
-        else:
-            super().save_model(request, obj, form, change)
+        else:  # through the service: the plan must include knowledge bases
+            adopt(obj, svc.knowledge_base_create(workspace=obj.workspace, **{
+                f.name: getattr(obj, f.name) for f in obj._meta.concrete_fields
+                if f.editable and not f.primary_key and f.name != "workspace"}))
 
     def _allowed(self, request, queryset):
         for kb in queryset:
@@ -108,7 +125,7 @@ class DocumentForm(forms.ModelForm):
 
 
 @admin.register(m.Document)
-class DocumentAdmin(BaseModelAdmin):
+class DocumentAdmin(PlanLimitMessage, BaseModelAdmin):
     form = DocumentForm
     list_display = ("title", "knowledge_base", "status", "chunk_count", "characters",
                     "updated_at")

@@ -132,6 +132,9 @@ class KnowledgeBaseViewSet(ScopedModelViewSet):
             return [SignedIn()]
         return super().get_permissions()
 
+    def perform_scoped_create(self, serializer):
+        serializer.instance = svc.knowledge_base_create(**serializer.validated_data)
+
     def perform_update(self, serializer):
         with transaction.atomic():
             serializer.instance = svc.knowledge_base_update(serializer.instance,

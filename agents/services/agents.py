@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing import entitlements
 from core import tenancy
 from core.api.errors import ApiError
 
@@ -115,6 +116,8 @@ def require_write(principal, obj, action: str) -> None:
 def agent_create(*, workspace, by=None, principal=None, tags=None, **fields) -> Agent:
     agent = Agent(workspace=workspace, **fields)
     require_write(principal, agent, "add")
+    if agent.status != Agent.Status.ARCHIVED:
+        entitlements.require(workspace.pk, "agents")  # the plan's agent count
     if agent.created_by_id is None:
         agent.created_by = _user(by)
     _save(agent)
@@ -127,6 +130,9 @@ def agent_create(*, workspace, by=None, principal=None, tags=None, **fields) -> 
 def agent_update(agent: Agent, *, principal=None, tags=None, **fields) -> Agent:
     require_write(principal, agent, "change")
     fields.pop("live_configuration", None)  # only publish and roll back move it
+    if fields.get("status", Agent.Status.ARCHIVED) != Agent.Status.ARCHIVED and \
+            Agent.objects.filter(pk=agent.pk, status=Agent.Status.ARCHIVED).exists():
+        entitlements.require(agent.workspace_id, "agents")  # back from the archive
     for name, value in fields.items():
         setattr(agent, name, value)
     # A caller's copy may predate a publish: never write a stale live version back.

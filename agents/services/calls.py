@@ -1,6 +1,7 @@
 """The one door to LLM providers: chats, workflow nodes, the playground and embeddings
 all call models through here, so every call is held against the quotas first and
-recorded with its cost after (failed calls too)."""
+recorded with its cost after (failed calls too).  The plan's tokens per month are checked
+before the call (``billing.entitlements.require``) and the tokens metered after."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 from collections.abc import Callable
 
 from django.utils import timezone
+
+from billing import entitlements, metering
 
 from .. import pricing, providers
 from ..models import LLMModel, LLMUsageLog
@@ -36,6 +39,7 @@ def call_model(*, model: LLMModel, messages: list[ChatMessage], source: str,
     # The price in effect when the call starts both sizes the reservation and prices
     # the usage row: one lookup.
     price = pricing.price_at(model, started_at)
+    entitlements.require(workspace_id, "tokens_per_month", tokens_in + tokens_out)
     reservation = quotas.reserve(
         workspace_id=workspace_id, agent_id=getattr(agent, "pk", None),
         tokens=tokens_in + tokens_out, cost=_worst_case(price, tokens_in, tokens_out))
@@ -65,6 +69,7 @@ def call_model(*, model: LLMModel, messages: list[ChatMessage], source: str,
         quotas.release(reservation)
         raise
     quotas.settle(reservation, tokens=row.tokens_in + row.tokens_out, cost=row.cost)
+    _meter(row)
     return result, row
 
 
@@ -74,6 +79,7 @@ def embed_texts(*, model: LLMModel, texts: list[str], workspace_id: int,
     started_at = timezone.now()
     tokens_in = sum(len(t) for t in texts) // 3 + 8 * len(texts)
     price = pricing.price_at(model, started_at)
+    entitlements.require(workspace_id, "tokens_per_month", tokens_in)
     reservation = quotas.reserve(workspace_id=workspace_id, agent_id=None, tokens=tokens_in,
                                  cost=_worst_case(price, tokens_in, 0))
     context = {"workspace_id": workspace_id, "model": model, "source": source,
@@ -97,7 +103,16 @@ def embed_texts(*, model: LLMModel, texts: list[str], workspace_id: int,
         quotas.release(reservation)
         raise
     quotas.settle(reservation, tokens=row.tokens_in + row.tokens_out, cost=row.cost)
+    _meter(row)
     return result
+
+
+def _meter(row: LLMUsageLog) -> None:
+    """The call's tokens on the workspace's usage (plan limits and invoices count them)."""
+    tokens = (row.tokens_in or 0) + (row.tokens_out or 0)
+    if tokens:
+        metering.record(workspace_id=row.workspace_id, metric="tokens", quantity=tokens,
+                        transaction_id=f"llm:{row.pk}", source="agents")
 
 
 def _ms(clock: float) -> int:

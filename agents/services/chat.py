@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
+from billing.entitlements import LimitReached
 from core import events, tenancy
 from core.api.errors import ApiError
 
@@ -263,9 +264,9 @@ def _call(turn: _Turn, models: list, messages, specs):
                 temperature=float(configuration.temperature),
                 max_tokens=configuration.max_tokens,
                 response_format=configuration.response_format, on_token=turn.on_token)
-        except QuotaExhausted as error:
-            _fail(turn, AgentErrorLog.Kind.QUOTA, error.message, 429, "quota_exhausted",
-                  error.errors, headers=error.headers)
+        except (QuotaExhausted, LimitReached) as error:  # a quota, or the plan's tokens
+            _fail(turn, AgentErrorLog.Kind.QUOTA, error.message, error.status_code,
+                  error.error_code, error.errors, headers=error.headers)
         except ProviderError as error:
             failures.append({"model": model.name, "code": error.code, "message": error.message})
             if error.code in RETRYABLE and index + 1 < len(models):

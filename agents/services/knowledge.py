@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing import entitlements
 from core import events
 
 from ..events import DOCUMENT_INDEXED
@@ -51,6 +52,17 @@ def _queue_ingestion(document: Document) -> None:
 
 
 @transaction.atomic
+def knowledge_base_create(*, workspace, **fields) -> KnowledgeBase:
+    """A new knowledge base, if the workspace's plan includes knowledge bases (402
+    ``feature_not_in_plan`` otherwise).  API and admin create through here."""
+    entitlements.require(workspace.pk, "knowledge_bases")
+    knowledge_base = KnowledgeBase(workspace=workspace, **fields)
+    knowledge_base.full_clean()
+    knowledge_base.save()
+    return knowledge_base
+
+
+@transaction.atomic
 def knowledge_base_update(knowledge_base: KnowledgeBase, **fields) -> KnowledgeBase:
     before = {name: getattr(knowledge_base, name) for name in INDEXING_FIELDS}
     fields.pop("workspace", None)
@@ -83,6 +95,7 @@ def document_create(*, knowledge_base: KnowledgeBase, title: str, text: str = ""
     if workspace is not None and workspace.pk != knowledge_base.workspace_id:
         raise ValidationError({"knowledge_base": "This object belongs to another workspace."})
     _check_file(file)
+    _require_storage(knowledge_base.workspace_id, len(text or ""))
     document = Document(workspace_id=knowledge_base.workspace_id,
                         knowledge_base=knowledge_base, title=title, text=text or "",
                         file=file, created_by=_user(by))
@@ -90,6 +103,13 @@ def document_create(*, knowledge_base: KnowledgeBase, title: str, text: str = ""
     document.save()
     _queue_ingestion(document)
     return document
+
+
+def _require_storage(workspace_id: int, characters: int) -> None:
+    """Typed text is stored content: it counts to the plan's storage (a character a byte;
+    an uploaded file counts once, as the workspace file it is)."""
+    if characters > 0:
+        entitlements.require(workspace_id, "storage_bytes", characters)
 
 
 @transaction.atomic
@@ -101,6 +121,9 @@ def document_update(document: Document, **fields) -> Document:
     moved = "knowledge_base" in fields and fields["knowledge_base"].pk != old_base
     changed = moved or any(name in fields and fields[name] != getattr(document, name)
                            for name in ("text", "file"))
+    if "text" in fields:
+        _require_storage(document.workspace_id,
+                         len(fields["text"] or "") - len(document.text or ""))
     for name, value in fields.items():
         setattr(document, name, value)
     if "file" in fields:

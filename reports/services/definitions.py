@@ -4,7 +4,8 @@ The definition's ``schedule_cron``/``schedule_timezone``/``enabled`` are the
 source; ``definition_schedule_sync`` writes the django-celery-beat
 ``PeriodicTask`` (and its ``CrontabSchedule``) that fires
 ``reports.tasks.generate_report(definition_id=...)``.  Beat's database scheduler
-notices the change within seconds.
+notices the change within seconds.  A definition that becomes scheduled counts to the
+plan's schedules (``billing.entitlements``: 402 ``limit_reached`` past the limit).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 
+from billing import entitlements
 from core import beat
 
 from ..models import ReportDefinition
@@ -70,6 +72,9 @@ def definition_save(definition: ReportDefinition, *, recipients=None,
     if recipients is not None:
         recipients = list(recipients)
         recipients_check(workspace=definition.workspace, users=recipients)
+    if definition.is_scheduled and not (definition.pk and ReportDefinition.objects.filter(
+            pk=definition.pk, enabled=True).exclude(schedule_cron="").exists()):
+        entitlements.require(definition.workspace_id, "schedules")  # a new schedule
     definition.full_clean()
     definition.save()
     if recipients is not None:

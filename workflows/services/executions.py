@@ -21,6 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
+from billing import entitlements
 from core.api.errors import ApiError
 
 from ..engine import coordinator, data
@@ -118,12 +119,26 @@ def _start(*, workflow: Workflow, input, source, trigger, version, by, idempoten
                 raise
             existing.created_now = False
             return existing
+        _consume_execution(execution)
         if reuse:
             _copy_spans(execution, reuse)
         coordinator.admit(workflow.pk)
     execution.refresh_from_db()
     execution.created_now = True
     return execution
+
+
+def _consume_execution(execution: Execution) -> None:
+    """Count a new execution against the plan's executions per month, in the start's
+    transaction (refused: nothing is saved or counted; an input file written for it is
+    removed).  Every door (API, admin, schedule, webhook, event, re-run) comes here."""
+    try:
+        entitlements.consume(execution.workspace_id, "executions_per_month", 1,
+                             transaction_id=f"execution:{execution.pk}", source="workflows")
+    except entitlements.LimitReached:
+        if execution.input_file:  # the row rolls back with the start; its file too
+            execution.input_file.delete(save=False)
+        raise
 
 
 def _existing(workflow, trigger, idempotency_key, slot) -> Execution | None:

@@ -32,6 +32,7 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from billing import entitlements
 from core import beat, cron, events, webhooks
 from core.api.errors import ApiError
 from core.api.parsers import parse_json
@@ -159,6 +160,10 @@ def trigger_save(trigger: Trigger) -> Trigger:
     The admin calls this with the instance its form built.
     """
     trigger.config = config_clean(trigger.kind, trigger.config, workflow=trigger.workflow)
+    if trigger.kind == Kind.SCHEDULE and trigger.enabled and not (
+            trigger.pk and Trigger.objects.filter(pk=trigger.pk, kind=Kind.SCHEDULE,
+                                                  enabled=True).exists()):
+        entitlements.require(trigger.workspace_id, "schedules")  # a new schedule
     trigger.full_clean()
     trigger.save()
     trigger_schedule_sync(trigger)

@@ -1,4 +1,7 @@
-"""Files: stored through Django's storage API with size, type and SHA-256 computed on upload."""
+"""Files: stored through Django's storage API with size, type and SHA-256 computed on upload.
+
+Stored bytes count to the plan's storage: an upload the plan cannot hold is refused
+(402) before anything is written."""
 
 import hashlib
 import mimetypes
@@ -6,6 +9,7 @@ import mimetypes
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from billing import entitlements
 from workspaces.models import File
 
 
@@ -33,6 +37,7 @@ def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
     stored = File(workspace=workspace, project=project,
                   uploaded_by=by if getattr(by, "pk", None) else None, **fields)
     file_describe(stored, upload)
+    entitlements.require(workspace.pk, "storage_bytes", stored.size)
     stored.file.save(upload.name, upload, save=False)
     stored.save()
     return stored
@@ -40,7 +45,10 @@ def file_store(*, workspace, upload, project=None, by=None, **fields) -> File:
 
 def file_replace(*, stored: File, upload) -> File:
     """New content for an existing file (staff in the admin): described again, then saved."""
+    before = File.objects.filter(pk=stored.pk).values_list("size", flat=True).first() or 0
     file_describe(stored, upload)
+    if stored.size > before:
+        entitlements.require(stored.workspace_id, "storage_bytes", stored.size - before)
     stored.file.save(upload.name, upload, save=False)
     stored.save()
     return stored

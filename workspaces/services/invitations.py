@@ -10,6 +10,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing import entitlements
 from core import tenancy
 from workspaces.models import Invitation, Membership, Workspace
 
@@ -49,6 +50,7 @@ def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by
     email = email.strip().lower()
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise ValidationError({"email": ["This person is already a member."]})
+    entitlements.require(workspace.pk, "seats")  # a pending invitation holds a seat
     token = secrets.token_urlsafe(32)
     invitation = Invitation(workspace=workspace, email=email, role=role, invited_by=invited_by,
                             token_hash=_hash(token), expires_at=_expiry())

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from billing import entitlements
 from core import tenancy
 from workspaces.models import Activity, Membership, Workspace
 
@@ -111,6 +112,8 @@ def membership_save(membership: Membership, *, by=None) -> Membership:
         before = (Membership.objects.select_for_update().filter(pk=membership.pk)
                   .values("role", "custom_role_id").first())
     role_change_check(old_role=before["role"] if before else None, new_role=membership.role)
+    if before is None:
+        entitlements.require(membership.workspace_id, "seats")  # the plan's member count
     membership.full_clean()
     membership.save()
     if before is None:
