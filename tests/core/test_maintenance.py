@@ -47,7 +47,10 @@ def test_staff_still_sign_in_to_the_admin_and_use_it(maintenance, client):
 
 
 def test_health_stays_open(maintenance, client):
-    assert client.get(reverse("health")).status_code != 503
+    # Health may itself answer 503 (no broker in tests): but with its checks, not the notice.
+    body = client.get(reverse("health")).json()
+    assert "checks" in body or "status" in body
+    assert body.get("code") != "maintenance" and MESSAGE not in str(body)
 
 
 def test_off_means_business_as_usual(user_client):
