@@ -85,6 +85,11 @@ def _admin_link(obj, label=None):
     return format_html('<a href="{}">{}</a>', url, label or obj)
 
 
+def _posted(request):
+    """The form data of a POST (an empty one too: an unticked box posts nothing)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _money(amount: int, currency: str) -> str:
     return f"{amount / 100:,.2f} {currency}"
 
@@ -290,7 +295,7 @@ class SubscriptionAdmin(BaseModelAdmin):
 
     def change_plan_view(self, request, object_id):
         sub = self._subscription(request, object_id)
-        form = ChangePlanForm(request.POST or None, subscription=sub)
+        form = ChangePlanForm(_posted(request), subscription=sub)
         if request.method == "POST" and form.is_valid():
             done = call(self, request, f"{sub} was not changed", services.change_plan, sub,
                         form.cleaned_data["plan"], prorate=form.cleaned_data["prorate"],
@@ -306,7 +311,7 @@ class SubscriptionAdmin(BaseModelAdmin):
 
     def cancel_view(self, request, object_id):
         sub = self._subscription(request, object_id)
-        form = CancelForm(request.POST or None)
+        form = CancelForm(_posted(request))
         if request.method == "POST" and form.is_valid():
             at_end = form.cleaned_data["at_period_end"]
             done = call(self, request, f"{sub} was not cancelled", services.cancel, sub,
@@ -398,7 +403,7 @@ class TestClockAdmin(BaseModelAdmin):
                                        self.get_queryset(request).select_related("workspace"))
         if not services.is_billing_staff(request.user, "billing.change_testclock"):
             raise PermissionDenied
-        form = AdvanceForm(request.POST or None, initial={"to": clock.frozen_time})
+        form = AdvanceForm(_posted(request), initial={"to": clock.frozen_time})
         if request.method == "POST" and form.is_valid():
             result = call(self, request, f"{clock} was not advanced",
                           clock_service.advance_clock, clock.workspace,

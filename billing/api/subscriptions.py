@@ -55,6 +55,9 @@ class SubscriptionSerializer(BaseModelSerializer):
                             "cancelled_at", "ended_at", "paused_at", "past_due_since",
                             "coupon", "coupon_periods_used", "created_by", "metadata",
                             *_TIMESTAMPS]
+        # One live subscription per workspace is the service's 409 subscription_exists
+        # (with the reason), not a generic uniqueness 400.
+        validators = []
 
     def validate(self, attrs):
         code = attrs.pop("coupon_code", "")
@@ -149,7 +152,7 @@ class SubscriptionViewSet(ScopedGenericViewSet, mixins.ListModelMixin,
     @extend_schema(summary="Change plan now (day-based proration)",
                    request=ChangePlanSerializer,
                    responses={200: SubscriptionSerializer, **_WRITE_ERRORS})
-    @action(detail=True, methods=["post"], url_path="change-plan")
+    @action(detail=True, methods=["post"], url_path="change-plan", url_name="change_plan")
     def change_plan(self, request, pk=None):
         sub = self.get_object()
         body = ChangePlanSerializer(data=request.data)
@@ -182,7 +185,7 @@ class SubscriptionViewSet(ScopedGenericViewSet, mixins.ListModelMixin,
     @extend_schema(summary="Redeem a coupon on this subscription",
                    request=RedeemCouponSerializer,
                    responses={200: SubscriptionSerializer, **_WRITE_ERRORS})
-    @action(detail=True, methods=["post"], url_path="redeem-coupon")
+    @action(detail=True, methods=["post"], url_path="redeem-coupon", url_name="redeem_coupon")
     def redeem_coupon(self, request, pk=None):
         sub = self.get_object()
         body = RedeemCouponSerializer(data=request.data)
