@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from core.api.errors import ApiError
 
 from ..models import Invoice, InvoiceLine, IssuingAccount, Subscription
-from . import discounts
+from . import discounts, run_cache
 from .finalize import finalize_locked
 from .totals import draft_for
 
@@ -47,9 +47,14 @@ def default_issuer() -> IssuingAccount:
     """The default issuing account; the oldest one if none is marked; one named after
     the site (to be completed by staff) when there is none at all, so renewals never
     stop for want of configuration."""
+    cache = run_cache.current()
+    if cache is not None and "issuer" in cache:
+        return cache["issuer"]
     issuer = (IssuingAccount.objects.filter(is_default=True).first()
               or IssuingAccount.objects.order_by("id").first())
     if issuer is not None:
+        if cache is not None:
+            cache["issuer"] = issuer
         return issuer
     try:
         with transaction.atomic():

@@ -12,7 +12,10 @@
   is billed once.
 * **Usage** above the included amount of each metered feature of the plan, summed
   over ``[start, end)`` from the usage records, at the feature's overage price; a
-  staff override (``Entitlement.included``) replaces the plan's included amount.
+  staff override (``Entitlement.included``, unexpired at the period's start) replaces
+  the plan's included amount: the rule of ``billing.entitlements.values``, read here
+  for the subscription's own plan (an invoice may bill an ended subscription, and
+  ``values`` answers for the workspace's live one).
 
 New lines are unsaved; pending lines are the saved rows (still without an invoice).
 Each amount is rounded once (``billing.money``).
@@ -20,6 +23,7 @@ Each amount is rounded once (``billing.money``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,17 +31,37 @@ from django.db.models import Q
 
 from .. import metering
 from ..features import METERED, METRIC_OF
-from ..models import Entitlement, InvoiceLine, Plan, PlanFeature, Subscription
+from ..models import (
+    Entitlement,
+    InvoiceLine,
+    PaymentCustomer,
+    Plan,
+    PlanFeature,
+    Subscription,
+)
 from ..money import to_minor
+from . import run_cache
 
 Kind = InvoiceLine.Kind
 _PLAN_KEYS = ("from_plan", "previous_plan", "old_plan")
 
 
-def lines_for_period(sub: Subscription, start: datetime, end: datetime) -> list[InvoiceLine]:
-    pending = pending_lines(sub, end)
+@dataclass
+class Known:
+    """What a batch already read for one subscription (``billing.invoicing.batch``)."""
+
+    customer: PaymentCustomer | None
+    pending: list[InvoiceLine]
+    used: dict[str, int]
+    overrides: dict[int, int]
+
+
+def lines_for_period(sub: Subscription, start: datetime, end: datetime, *,
+                     known: Known | None = None) -> list[InvoiceLine]:
+    pending = pending_lines(sub, end) if known is None else known.pending
     plan = plan_for_period(sub, pending)
-    return [fee_line(sub, plan, start, end), *pending, *usage_lines(sub, start, end)]
+    return [fee_line(sub, plan, start, end), *pending,
+            *usage_lines(sub, start, end, known=known)]
 
 
 def pending_lines(sub: Subscription, end: datetime) -> list[InvoiceLine]:
@@ -89,47 +113,43 @@ def fee_line(sub: Subscription, plan: Plan, start: datetime, end: datetime) -> I
 
 
 def _overrides(sub: Subscription, start: datetime) -> dict[int, int]:
-    """Staff overrides of ``included`` in effect for the period, by feature id."""
+    """Staff overrides of ``included`` in effect for the period, by feature id (the same
+    rows ``billing.entitlements.values`` reads, for this subscription's own plan rather
+    than the workspace's live one: an invoice may bill an ended subscription)."""
     rows = (Entitlement.objects.filter(workspace_id=sub.workspace_id, included__isnull=False)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=start))
             .values_list("feature_id", "included"))
     return dict(rows)
 
 
-def _entitlement_values(sub: Subscription, start: datetime) -> dict | None:
-    """``billing.entitlements.values`` (plan + overrides) when that module is installed
-    and answers for this subscription's plan; None otherwise (we read the rows)."""
-    try:
-        from .. import entitlements
-    except ImportError:
-        return None
-    try:
-        if entitlements.plan_of(sub.workspace_id) != sub.plan:
-            return None  # it answers for another plan (an ended subscription, say)
-        return entitlements.values(sub.workspace_id, now=start)
-    except AttributeError:
-        return None
+def metered_features(plan_id: int) -> list[PlanFeature]:
+    """The plan's metered features (remembered for the length of a ``run_cache``)."""
+    cache = run_cache.current()
+    if cache is not None and plan_id in cache.setdefault("features", {}):
+        return cache["features"][plan_id]
+    found = [pf for pf in PlanFeature.objects.filter(plan_id=plan_id)
+             .select_related("feature").order_by("feature__key")
+             if pf.feature.measure == METERED]
+    if cache is not None:
+        cache["features"][plan_id] = found
+    return found
 
 
-def usage_lines(sub: Subscription, start: datetime, end: datetime) -> list[InvoiceLine]:
-    features = [pf for pf in PlanFeature.objects.filter(plan_id=sub.plan_id)
-                .select_related("feature").order_by("feature__key")
-                if pf.feature.measure == METERED]
+def usage_lines(sub: Subscription, start: datetime, end: datetime, *,
+                known: Known | None = None) -> list[InvoiceLine]:
+    features = metered_features(sub.plan_id)
     if not features:
         return []
-    used = metering.totals(sub.workspace_id, start, end)
-    values = _entitlement_values(sub, start)
-    overrides = _overrides(sub, start) if values is None else {}
+    if known is None:
+        used, overrides = metering.totals(sub.workspace_id, start, end), _overrides(sub, start)
+    else:
+        used, overrides = known.used, known.overrides
     lines = []
     for pf in features:
         key = pf.feature.key
         metric = METRIC_OF.get(key, key)
-        included, price = int(pf.included), Decimal(pf.overage_price)
-        if values is not None and key in values:
-            included = int(values[key].included)
-            price = Decimal(values[key].overage_price)
-        elif pf.feature_id in overrides:
-            included = int(overrides[pf.feature_id])
+        included = int(overrides.get(pf.feature_id, pf.included))
+        price = Decimal(pf.overage_price)
         over = used.get(metric, 0) - included
         if over <= 0 or price <= 0:
             continue

@@ -35,3 +35,16 @@ def next_number(issuer: IssuingAccount) -> tuple[int, str]:
     issuer.next_number = sequence + 1
     return sequence, format_number(row.number_prefix, sequence)
 
+
+
+def next_numbers(issuer: IssuingAccount, count: int) -> list[tuple[int, str]]:
+    """``count`` consecutive ``(sequence, number)`` at once (a batch of invoices finalised
+    in one transaction): one lock and one update for the whole block."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("next_numbers must run inside the finalising transaction.")
+    row = (IssuingAccount.objects.select_for_update().only("id", "next_number", "number_prefix")
+           .get(pk=issuer.pk))
+    first = row.next_number
+    IssuingAccount.objects.filter(pk=row.pk).update(next_number=F("next_number") + count)
+    issuer.next_number = first + count
+    return [(n, format_number(row.number_prefix, n)) for n in range(first, first + count)]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from ..models import InvoiceLine, PaymentCustomer, Subscription
 from ..money import percent_of
 from . import discounts
-from .lines import lines_for_period
+from .lines import Known, lines_for_period
 
 Kind = InvoiceLine.Kind
 
@@ -51,11 +51,12 @@ def customer_of(workspace_id: int) -> PaymentCustomer | None:
     return PaymentCustomer.objects.filter(workspace_id=workspace_id).first()
 
 
-def draft_for(sub: Subscription, start: datetime, end: datetime) -> Draft:
-    customer = customer_of(sub.workspace_id)
+def draft_for(sub: Subscription, start: datetime, end: datetime, *,
+              known: Known | None = None) -> Draft:
+    customer = customer_of(sub.workspace_id) if known is None else known.customer
     currency = sub.plan.currency
     draft = Draft(subscription=sub, start=start, end=end, currency=currency,
-                  customer=customer, lines=lines_for_period(sub, start, end),
+                  customer=customer, lines=lines_for_period(sub, start, end, known=known),
                   tax_rate=Decimal(customer.tax_rate) if customer else Decimal(0))
     subtotal = sum(int(line.amount) for line in draft.lines)
     if subtotal < 0:

@@ -23,9 +23,9 @@ from django_fsm import can_proceed
 from core.api.errors import ApiError
 
 from .. import clock
-from ..invoicing import pdf
+from ..invoicing import batch, pdf, run_cache
 from ..invoicing.finalize import emit_paid, finalize_locked
-from ..invoicing.generate import generate_for_period, optional
+from ..invoicing.generate import optional
 from ..models import Invoice, InvoiceLine, Subscription
 from ..money import format_money
 
@@ -199,16 +199,9 @@ def due_subscriptions(now: datetime | None = None, workspace_id: int | None = No
 
 def generate_due(now: datetime | None = None, workspace_id: int | None = None) -> int:
     """Invoices created for every due subscription's ended period (each exactly once,
-    whoever else generates it meanwhile: the renewal does too)."""
-    created = 0
+    whoever else generates it meanwhile: the renewal does too), in batches
+    (``billing.invoicing.batch``)."""
     due = list(due_subscriptions(now, workspace_id)
-               .only("id", "current_period_start", "current_period_end"))
-    for sub in due:
-        try:
-            invoice = generate_for_period(sub, sub.current_period_start,
-                                          sub.current_period_end)
-        except ApiError as exc:  # one subscription's refusal does not stop the run
-            log.warning("Invoice of subscription %s not generated: %s", sub.pk, exc.message)
-            continue
-        created += invoice is not None
-    return created
+               .values_list("id", "current_period_start", "current_period_end"))
+    with run_cache.using():
+        return batch.generate_many(due)

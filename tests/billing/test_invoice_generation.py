@@ -152,3 +152,80 @@ def test_a_next_period_is_generated_after_the_renewal_moved_the_period(issuer):
     assert services.generate_due(workspace_id=sub.workspace_id) == 1
     assert list(Invoice.objects.filter(subscription=sub).order_by("sequence")
                 .values_list("number", flat=True)) == ["INV-000001", "INV-000002"]
+
+
+def test_the_beat_task_generates_due_invoices_once(issuer):
+    from billing.tasks.invoices import generate_due_invoices
+
+    sub = subscription(price=1000, clock_at=None)
+
+    assert generate_due_invoices(now=FEB.isoformat()) == 1
+    assert generate_due_invoices(now=FEB.isoformat()) == 0
+    assert Invoice.objects.filter(subscription=sub).count() == 1
+    assert generate_due_invoices.app.conf.task_acks_late or \
+        generate_due_invoices.acks_late
+
+
+def test_the_beats_batch_run_bills_like_one_by_one(issuer, features):
+    """generate_due writes chunks set-wise: the same lines, totals and a gapless block of
+    numbers as generating each subscription alone."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from billing import metering
+    from billing.invoicing import batch
+    from tests.factories import EntitlementFactory, PlanFactory, PlanFeatureFactory
+
+    plan = PlanFactory(price=2000)
+    feature = features["executions_per_month"]
+    PlanFeatureFactory(plan=plan, feature=feature, limit=None, included=100,
+                       overage_price=Decimal("0.5"))
+
+    def make(n):
+        sub = subscription(plan=plan, tax_rate="20" if n % 2 else None,
+                           coupon=CouponFactory(percent_off=10) if n % 3 == 0 else None)
+        pending(sub, 300 + n, kind=InvoiceLine.Kind.ONE_OFF)
+        metering.record(workspace_id=sub.workspace_id, metric="executions",
+                        quantity=150 + n, transaction_id=f"b-{n}",
+                        occurred_at=JAN + timedelta(days=1))
+        if n == 4:
+            EntitlementFactory(workspace=sub.workspace, feature=feature, limit=None,
+                               included=120)
+        return sub
+
+    alone = [make(n) for n in range(6)]
+    expected = [generate_for_period(s, JAN, FEB) for s in alone]
+    batched = [make(n) for n in range(6)]
+    generate_for_period(batched[5], JAN, FEB)  # already invoiced: skipped by the batch
+
+    with mock.patch.object(batch, "CHUNK", 4):
+        assert services.generate_due(now=FEB) == 5
+
+    def figures(invoice):
+        lines = sorted((line.kind, line.amount) for line in invoice.lines.all())
+        return (invoice.subtotal, invoice.discount, invoice.tax, invoice.total,
+                invoice.status, invoice.issued_at, lines)
+
+    for one, sub in zip(expected, batched, strict=True):
+        assert figures(Invoice.objects.get(subscription=sub)) == figures(one)
+    sequences = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert sequences == list(range(1, 13))
+    assert not InvoiceLine.objects.filter(subscription__in=batched,
+                                          invoice__isnull=True).exists()
+    assert [Subscription.objects.get(pk=s.pk).coupon_periods_used for s in batched] == \
+        [1, 0, 0, 1, 0, 0]
+    assert Activity.objects.filter(verb="billing.invoice.finalized").count() == 12
+
+
+def test_a_batch_leaves_workspaces_with_credits_to_the_credits_service(issuer):
+    credits = pytest.importorskip("billing.services.credits")
+    from decimal import Decimal
+
+    plain, credited = subscription(price=1000), subscription(price=1000)
+    credits.grant(credited.workspace_id, Decimal("400"), reason="Welcome")
+
+    assert services.generate_due(now=FEB) == 2
+
+    assert Invoice.objects.get(subscription=plain).credits_applied == 0
+    assert (Invoice.objects.get(subscription=credited).credits_applied,
+            Invoice.objects.get(subscription=credited).amount_due) == (400, 600)
