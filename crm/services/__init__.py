@@ -1,0 +1,1 @@
+"""CRM services: every rule and every write of the CRM lives here."""
