@@ -119,3 +119,37 @@ def test_deleting_a_method_detaches_it_at_stripe(stripe_provider, stripe_api):
     client = client_in(customer.workspace, "admin")
     assert client.delete(f"{METHODS}{method.pk}/").status_code == 204
     assert stripe_api.calls("/v1/payment_methods/pm_card_visa/detach")
+
+
+def test_the_admin_refuses_card_numbers_and_syncs_stripe_customers(stripe_provider,
+                                                                    stripe_api):
+    from django.test import Client
+
+    staff = f.UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    ws = f.WorkspaceFactory()
+    page = client.post("/admin/billing/paymentcustomer/add/", {
+        "workspace": ws.pk, "provider": stripe_provider.pk, "name": "Acme",
+        "email": "ap@acme.example", "tax_rate": "0", "currency": "USD", "metadata": "{}",
+        "_save": "Save"})
+    assert page.status_code == 302, page.content.decode()[:2000]
+    customer = PaymentCustomer.objects.get(workspace=ws)
+    assert customer.external_id.startswith("cus_")
+    refused = client.post("/admin/billing/paymentmethod/add/", {
+        "workspace": ws.pk, "customer": customer.pk, "provider": stripe_provider.pk,
+        "external_id": "4242424242424242", "kind": "card", "_save": "Save"})
+    assert refused.status_code == 200 and b"card number" in refused.content
+    assert not PaymentMethod.objects.exists()
+    assert stripe_api.calls("/v1/payment_methods") == []
+    added = client.post("/admin/billing/paymentmethod/add/", {
+        "workspace": ws.pk, "customer": customer.pk, "provider": stripe_provider.pk,
+        "external_id": "pm_card_visa", "kind": "card", "is_default": "on", "_save": "Save"})
+    assert added.status_code == 302
+    assert PaymentMethod.objects.get(customer=customer).last4 == "4242"
+    stripe_api.fail_next = [500]
+    failed = client.post("/admin/billing/paymentmethod/add/", {
+        "workspace": ws.pk, "customer": customer.pk, "provider": stripe_provider.pk,
+        "external_id": "pm_card_other", "kind": "card", "_save": "Save"})
+    assert failed.status_code == 302  # back to the form with the provider's error
+    assert PaymentMethod.objects.filter(customer=customer).count() == 1
