@@ -186,6 +186,10 @@ class SubscriptionAdmin(BaseModelAdmin):
         pass  # no many-to-many, no inlines
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None:  # read-only: its actions are the links on the page
+            extra_context = {**(extra_context or {}), "show_save": False,
+                             "show_save_and_continue": False,
+                             "show_save_and_add_another": False}
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except REFUSALS as exc:

@@ -190,6 +190,39 @@ def _anchor(sub: Subscription) -> int:
     return int((sub.metadata or {}).get("anchor_day") or sub.current_period_start.day)
 
 
+def _require_fit(workspace_id: int, plan: Plan, now) -> None:
+    """A plan the workspace already outgrows is refused (402 ``limit_reached``): what is
+    counted now (seats, agents, storage, schedules…) must fit the new plan's limits,
+    unless a staff override sets that feature.  Usage per period is not checked: it
+    resets, and overage is billed."""
+    try:
+        from billing import entitlements
+    except ImportError as exc:
+        if not _missing(exc, "billing.entitlements"):
+            raise
+        return
+    from ..features import FEATURES, GAUGE
+    from ..models import Entitlement, PlanFeature
+
+    overridden = set(Entitlement.objects.filter(workspace_id=workspace_id)
+                     .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                     .values_list("feature__key", flat=True))
+    for value in (PlanFeature.objects.filter(plan=plan, limit__isnull=False)
+                  .select_related("feature").order_by("feature__key")):
+        key = value.feature.key
+        spec = FEATURES.get(key)
+        if spec is None or spec.measure != GAUGE or key in overridden:
+            continue
+        used = entitlements.allowance(workspace_id, key).used
+        if used > value.limit:
+            unit = f" {spec.unit}" if spec.unit else ""
+            raise ApiError(402, "limit_reached", f"{plan.name} allows {value.limit}{unit} of "
+                           f"{spec.name} ({key}); this workspace uses {used}: remove "
+                           f"{used - value.limit} first, or choose a larger plan.",
+                           errors={"feature": key, "limit": value.limit, "used": used,
+                                   "requested": 0, "resets_at": None})
+
+
 # --- subscribe ----------------------------------------------------------------------------
 
 
@@ -311,6 +344,7 @@ def change_plan(sub: Subscription, plan: Plan, *, by=None, principal=None,
                        f"{plan.interval}, the subscription per {old.interval}: cancel at "
                        "period end and subscribe to it then.",
                        errors={"plan": ["Another billing interval."]})
+    _require_fit(sub.workspace_id, plan, now)
     direction = "upgrade" if plan.price > old.price else "downgrade"
     lines = []
     if prorate and sub.status != Status.TRIALING:

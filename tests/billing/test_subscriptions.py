@@ -345,3 +345,23 @@ def _move(workspace, to):
     from billing.models import TestClock
 
     TestClock.objects.filter(workspace=workspace).update(frozen_time=to)
+
+
+def test_a_plan_the_workspace_outgrows_is_refused_with_402(features):
+    from billing.models import Entitlement, PlanFeature
+
+    crew = team(clock_at=at(2026, 4, 1))  # four members: four seats used
+    sub = services.subscribe(workspace=crew.workspace, plan=PlanFactory(code="team"))
+    small = PlanFactory(code="small", name="Small")
+    PlanFeature.objects.create(plan=small, feature=features["seats"], limit=3)
+    with pytest.raises(ApiError) as refused:
+        services.change_plan(sub, small, by=crew.users["owner"])
+    assert (refused.value.status_code, refused.value.error_code) == (402, "limit_reached")
+    assert refused.value.errors == {"feature": "seats", "limit": 3, "used": 4,
+                                    "requested": 0, "resets_at": None}
+    assert "remove 1 first" in refused.value.message
+    sub.refresh_from_db()
+    assert sub.plan.code == "team" and not InvoiceLine.objects.exists()
+    # A staff override of seats lets the workspace move (the override decides).
+    Entitlement.objects.create(workspace=crew.workspace, feature=features["seats"], limit=10)
+    assert services.change_plan(sub, small).plan == small

@@ -200,3 +200,17 @@ def test_members_list_their_workspaces_subscriptions_only(crew, sub):
     services.subscribe(workspace=team_b.workspace, plan=PlanFactory())
     rows = crew.client("viewer").get(reverse(LIST)).json()["results"]
     assert [r["id"] for r in rows] == [sub.pk]
+
+
+def test_a_downgrade_the_workspace_outgrows_is_a_402(crew, sub, features):
+    from billing.models import PlanFeature
+
+    tiny = PlanFactory(code="tiny")
+    PlanFeature.objects.create(plan=tiny, feature=features["seats"], limit=2)
+    response = crew.client("owner").post(detail("change-plan", sub), {"plan": tiny.pk},
+                                         format="json")
+    assert response.status_code == 402
+    body = response.json()
+    assert body["code"] == "limit_reached"
+    assert (body["errors"]["feature"], body["errors"]["limit"], body["errors"]["used"]) == \
+        ("seats", 2, 4)
