@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.html import format_html, format_html_join
 
+from billing import entitlements
 from billing.entitlements import LimitReached
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -35,7 +37,22 @@ class WorkspaceAdmin(BaseModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     # Derived from the subscription (billing.entitlements.sync_workspace), never typed in.
-    readonly_fields = ("billing_plan", "usage_limits")
+    readonly_fields = ("billing_plan", "usage_limits", "allowances")
+
+    @admin.display(description="plan allowances")
+    def allowances(self, workspace):
+        """Each feature's limit, usage and what is left now (billing.entitlements)."""
+        if workspace.pk is None:
+            return "—"
+        rows = ((a.feature, "unlimited" if a.limit is None else a.limit, a.used,
+                 "—" if a.remaining is None else a.remaining,
+                 f"{a.resets_at:%Y-%m-%d %H:%M} UTC" if a.resets_at else "—")
+                for a in entitlements.allowances(workspace.pk))
+        return format_html(
+            "<table><thead><tr><th>feature</th><th>limit</th><th>used</th><th>left</th>"
+            "<th>resets</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                 "<td>{}</td></tr>", rows))
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():

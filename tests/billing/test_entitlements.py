@@ -215,11 +215,15 @@ def test_sync_workspace_without_a_plan(workspace, features):
     assert WorkspaceFeature.objects.get(workspace=workspace, key="voice_calls").enabled
 
 
-def test_the_workspace_admin_shows_plan_and_limits_read_only(client, superuser, workspace):
+def test_the_workspace_admin_shows_plan_and_limits_read_only(client, superuser, workspace,
+                                                             features):
+    subscribe(workspace, plan_with(features, agents=4))
+    AgentFactory(workspace=workspace)
     client.force_login(superuser)
     page = client.get(f"/admin/workspaces/workspace/{workspace.pk}/change/").content.decode()
     assert 'name="billing_plan"' not in page and 'name="usage_limits"' not in page
     assert 'name="name"' in page
+    assert "<tr><td>agents</td><td>4</td><td>1</td><td>3</td><td>—</td></tr>" in page
 
 
 # --- the API ------------------------------------------------------------------------------
