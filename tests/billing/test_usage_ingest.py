@@ -199,7 +199,8 @@ def test_the_portable_path_agrees_with_the_database_one(workspace):
 
 @pytest.mark.parametrize("body, code", [
     (b'{"events": [', "invalid_json"),
-    (b'{"events": ["\\ud800"]}', "invalid_json"),
+    (b'{"events": ["\\ud800"]}', "invalid_text"),
+    (b'{"events": [NaN]}', "invalid_json"),
     (b'{"events": ' + b"[" * 100 + b"]" * 100 + b"}", "too_deep"),
 ])
 def test_malformed_bodies_are_structured_400s(service, body, code):
@@ -213,4 +214,10 @@ def test_an_oversized_body_is_a_413(service, workspace, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
     response = _post(service, [event(workspace, f"t{n}") for n in range(40)])
     assert response.status_code == 413
+    assert not UsageRecord.objects.exists()
+
+
+def test_a_form_body_is_refused_without_a_500(service, workspace):
+    response = service.post(BATCH_URL, {"events": "x", "source": "form"})  # multipart
+    assert response.status_code == 400
     assert not UsageRecord.objects.exists()
