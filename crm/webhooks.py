@@ -36,7 +36,14 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -148,6 +155,8 @@ def _rfc2822(value):
 
 
 def _store(provider: str, event_id: str, event_type: str, occurred_at, payload) -> Outcome:
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        return _store_postgresql(provider, event_id, event_type, occurred_at, payload)
     try:
         with transaction.atomic():
             event = ProviderEvent.objects.create(
@@ -155,11 +164,41 @@ def _store(provider: str, event_id: str, event_type: str, occurred_at, payload) 
                 occurred_at=occurred_at, payload=payload)
             transaction.on_commit(lambda: enqueue(event.pk))
     except IntegrityError:
-        event = ProviderEvent.objects.filter(provider=provider, event_id=event_id).first()
-        if event is None:
-            raise
-        return Outcome(event, duplicate=True)
+        return _duplicate(provider, event_id)
     return Outcome(event, duplicate=False)
+
+
+_INSERT = f"""
+    INSERT INTO {ProviderEvent._meta.db_table}
+        (created_at, updated_at, provider, event_id, event_type, occurred_at, payload,
+         status, error)
+    VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, '')
+    ON CONFLICT (provider, event_id) DO NOTHING
+    RETURNING id"""
+
+
+def _store_postgresql(provider, event_id, event_type, occurred_at, payload) -> Outcome:
+    """One statement, one round trip (autocommit, outside any transaction): a new event
+    is inserted and queued; an existing one is left alone (ON CONFLICT DO NOTHING)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [now, now, provider, event_id, event_type, occurred_at,
+                                 json.dumps(payload, cls=DjangoJSONEncoder), E.RECEIVED])
+        row = cursor.fetchone()
+    if row is None:
+        return _duplicate(provider, event_id)
+    event = ProviderEvent(pk=row[0], provider=provider, event_id=event_id,
+                          event_type=event_type, occurred_at=occurred_at, payload=payload,
+                          status=E.RECEIVED, created_at=now, updated_at=now)
+    enqueue(event.pk)
+    return Outcome(event, duplicate=False)
+
+
+def _duplicate(provider: str, event_id: str) -> Outcome:
+    event = ProviderEvent.objects.filter(provider=provider, event_id=event_id).first()
+    if event is None:  # deleted meanwhile: nothing to answer from
+        raise ApiError(409, "conflict", "The event is being stored; deliver it again.")
+    return Outcome(event, duplicate=True)
 
 
 def enqueue(event_id: int) -> None:
