@@ -48,6 +48,7 @@ def test_one_advance_over_several_periods_bills_each_once(staff):
     assert periods == [(at(2026, 1, 29), at(2026, 2, 28)), (at(2026, 2, 28), at(2026, 3, 29)),
                        (at(2026, 3, 29), at(2026, 4, 29))]
     assert result.subscriptions_advanced == 1 and result.clock.frozen_time == at(2026, 5, 1)
+    assert isinstance(result.dunning, dict) and result.notes == []  # dunning ran too
     advance_clock(crew.workspace, at(2026, 5, 1), by=staff)  # a retry changes nothing
     assert Invoice.objects.filter(subscription=sub).count() == 3
 
