@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from analytics import models as m
+from analytics.pipeline import formats
 from analytics.pipeline.outcome import problem_cells, shown_progress
 from analytics.services import imports
 from core import tenancy
@@ -190,6 +191,13 @@ class ImportJobAdmin(BaseModelAdmin):
     def rows_link(self, job):
         if not job.rows_imported:
             return "—"
+        if job.dataset not in ROWS_ADMIN:  # another app's format (crm's contacts)
+            route = getattr(formats.get(job.dataset), "rows_admin", "")
+            if not route:
+                return job.rows_imported
+            return format_html('<a href="{}?workspace__id__exact={}">{} {} rows loaded</a>',
+                               reverse(route), job.workspace_id, job.rows_imported,
+                               job.dataset)
         url = reverse(ROWS_ADMIN[job.dataset])
         return format_html('<a href="{}?import_job__id__exact={}">View the {} {} rows</a>',
                            url, job.pk, job.rows_imported, job.dataset)

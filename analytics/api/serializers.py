@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics import models as m
+from analytics.pipeline import formats
 from analytics.pipeline.outcome import problem_cells, shown_progress
 from core.api.serializers import BaseModelSerializer
 
@@ -127,6 +128,10 @@ class ImportJobSerializer(BaseModelSerializer):
         return self._absolute(reverse("analytics-importjob-errors", args=[obj.pk]))
 
     def get_rows_url(self, obj) -> str:
+        if obj.dataset not in _ROWS_ROUTE:  # another app's format (crm's contacts)
+            route = getattr(formats.get(obj.dataset), "rows_route", "")
+            return self._absolute(f"{reverse(route)}?workspace={obj.workspace_id}") \
+                if route else ""
         return self._absolute(f"{reverse(_ROWS_ROUTE[obj.dataset])}?import_job={obj.pk}")
 
     def _absolute(self, url: str) -> str:

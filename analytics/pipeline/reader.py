@@ -99,6 +99,11 @@ def detect_encoding(head: bytes) -> str:
 def detect_delimiter(header: str, dataset: str) -> str:
     known = {_norm(c.header) for c in DATASETS[dataset]} | {_norm(c.name) for c in
                                                            DATASETS[dataset]}
+    return pick_delimiter(header, known)
+
+
+def pick_delimiter(header: str, known: set[str]) -> str:
+    """The candidate delimiter that splits ``header`` into the most known column names."""
     def score(d: str) -> tuple[int, int]:
         parts = [_norm(p) for p in header.split(d)]
         return sum(p in known for p in parts), len(parts)
@@ -166,10 +171,39 @@ def _norm(name: str) -> str:
     return name.strip().strip('"').strip().lower()
 
 
+def norm_header(name: str) -> str:
+    """A header name as compared: trimmed, unquoted, lower case."""
+    return _norm(name)
+
+
+class BiHeader:
+    """The header rules of a BI dataset (``analytics.formats.DATASETS``).
+
+    ``Source`` reads any file whose header object offers ``known()``,
+    ``map_header(names)`` and ``missing_header(names, line, delimiter)``; other apps'
+    import formats (crm's contacts) bring their own.
+    """
+
+    def __init__(self, dataset: str):
+        self.dataset = dataset
+
+    def known(self) -> set[str]:
+        columns = DATASETS[self.dataset]
+        return {_norm(c.header) for c in columns} | {_norm(c.name) for c in columns}
+
+    def map_header(self, names: list[str]) -> list:
+        return map_header(self.dataset, names)
+
+    def missing_header(self, names: list[str], line: str, delimiter: str):
+        return missing_header(self.dataset, names, line, delimiter)
+
+
 class Source:
     """An open file positioned after its header, with what the header told us."""
 
-    def __init__(self, fileobj, dataset: str, *, encoding: str = "", delimiter: str = ""):
+    def __init__(self, fileobj, dataset, *, encoding: str = "", delimiter: str = ""):
+        """``dataset``: a BI dataset's name, or a header object (see ``BiHeader``)."""
+        header_rules = BiHeader(dataset) if isinstance(dataset, str) else dataset
         self.fileobj = fileobj
         head = fileobj.read(SNIFF_BYTES)
         fileobj.seek(0)
@@ -180,11 +214,11 @@ class Source:
         if header is None:
             raise HeaderError([("", "", "the file is empty: expected a header line")])
         header = header.lstrip("\ufeff")
-        self.delimiter = delimiter or detect_delimiter(header, dataset)
+        self.delimiter = delimiter or pick_delimiter(header, header_rules.known())
         names = next(csv.reader([header], delimiter=self.delimiter))
-        if error := missing_header(dataset, names, header, self.delimiter):
+        if error := header_rules.missing_header(names, header, self.delimiter):
             raise error
-        self.columns = map_header(dataset, names)
+        self.columns = header_rules.map_header(names)
 
     def _numbered_lines(self) -> Iterator[tuple[int, str, bool]]:
         if is_wide(self.encoding):

@@ -21,7 +21,7 @@ from core.heartbeat import Heartbeat, touch_unlocked
 
 from .. import events
 from ..models import ImportJob
-from . import load
+from . import formats, load
 from .reader import HeaderError, Source
 from .staging import Staging, staging_for
 
@@ -151,6 +151,17 @@ class JobRun:
                 return False
         return True
 
+    # The bookkeeping other formats use (``formats``): one copy for every kind of file.
+    def fail_with(self, errors: list[tuple], message: str) -> None:
+        """Fail the job with ``errors`` ((line, column, value, reason)) as its report."""
+        self._fail_with(errors, message)
+
+    def write_report(self, errors) -> None:
+        self._write_report(errors)
+
+    def finish(self, status: str, message: str) -> None:
+        self._finish(status, message)
+
     def _fail_with(self, errors: list[tuple], message: str) -> None:
         self.job.error_count = len(errors)
         self.job.errors_preview = [list(e) for e in errors[:PREVIEW_ERRORS]]
@@ -221,7 +232,11 @@ def run_jobs(job_ids: list[int], on_progress=None) -> list[ImportJob]:
                 runs.append(JobRun(job, on_progress))
         with Heartbeat(lambda: _beat(runs), settings.BI_IMPORT_HEARTBEAT_SECONDS,
                        name=f"import-heartbeat-{job_ids}"):
-            staged = [run for run in runs if run.stage()]
+            for run in runs:  # another app's format runs each job on its own
+                if (fmt := formats.get(run.job.dataset)) is not None:
+                    fmt.run(run)
+            bi_runs = [run for run in runs if formats.get(run.job.dataset) is None]
+            staged = [run for run in bi_runs if run.stage()]
             if staged:
                 for run in staged:
                     run.progress(STAGE_SHARE)

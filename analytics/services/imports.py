@@ -137,6 +137,12 @@ def _replace_target(workspace, dataset, mode, replaces):
     return replaces
 
 
+def job_create(workspace, dataset, upload, **fields) -> ImportJob:
+    """A job for ``upload`` (checksummed; a duplicate job when the same file of the same
+    dataset is already imported or on its way), for any registered format."""
+    return _job_create(workspace, dataset, upload, **fields)
+
+
 def _job_create(workspace, dataset, upload, **fields) -> ImportJob:
     digest = hashlib.sha256()
     for chunk in upload.chunks():
