@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from agents.models import Agent
 from core import tenancy
 from core.api.errors import ApiError
+from core.api.schema import ErrorSerializer
 
 from ..models import Call, Contact, PhoneNumber
 from ..services import calls
@@ -43,12 +44,17 @@ class PlaceCallView(APIView):
     @extend_schema(
         request=PlaceCallSerializer, summary="Call a contact now",
         responses={201: CallSerializer,
-                   402: OpenApiResponse(description="feature_not_in_plan or "
-                                                    "insufficient_credits"),
-                   409: OpenApiResponse(description="do_not_call, no_phone, agent_not_voice, "
+                   402: OpenApiResponse(ErrorSerializer, description="feature_not_in_plan or "
+                                                                     "insufficient_credits"),
+                   409: OpenApiResponse(ErrorSerializer,
+                                        description="do_not_call, no_phone, agent_not_voice, "
                                                     "no_phone_number"),
-                   502: OpenApiResponse(description="voice_provider_error (the call is kept "
-                                                    "as failed; nothing charged)")},
+                   502: OpenApiResponse(ErrorSerializer,
+                                        description="voice_provider_error (the call is kept "
+                                                    "as failed; nothing charged)"),
+                   503: OpenApiResponse(ErrorSerializer,
+                                        description="voice_provider_error: the voice platform "
+                                                    "is not configured")},
         description="Reserves the call's credits, asks the voice platform to place the call "
                     "and answers the queued call; its status then follows the provider's "
                     "events.")

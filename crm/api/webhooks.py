@@ -16,6 +16,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.parsers import JSONParser
+from core.api.schema import ErrorSerializer
+
 from .. import webhooks
 
 WebhookAnswer = inline_serializer("CrmWebhookAnswer", {
@@ -37,9 +40,11 @@ class VoiceWebhookView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
+    parser_classes = [JSONParser]  # documents the body; the view reads the raw bytes
 
     @extend_schema(request=OpenApiTypes.OBJECT,
-                   responses={202: WebhookAnswer, 200: WebhookAnswer}, auth=[],
+                   responses={202: WebhookAnswer, 200: WebhookAnswer, 413: ErrorSerializer,
+                              503: ErrorSerializer}, auth=[],
                    summary="Receive a voice platform (Bolna) event",
                    description="The raw body must be signed: `X-Bolna-Signature: sha256=<hex "
                                "HMAC-SHA256 of the body with CRM_VOICE_WEBHOOK_SECRET>`; a bad "
@@ -59,8 +64,8 @@ class TwilioStatusWebhookView(APIView):
     parser_classes = [FormParser]
 
     @extend_schema(request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-                   responses={202: WebhookAnswer, 200: WebhookAnswer}, auth=[],
-                   summary="Receive a Twilio call status callback",
+                   responses={202: WebhookAnswer, 200: WebhookAnswer, 503: ErrorSerializer},
+                   auth=[], summary="Receive a Twilio call status callback",
                    description="Verified with Twilio's RequestValidator over the public URL "
                                "(CRM_PUBLIC_BASE_URL + this path) and the form fields; a bad "
                                "signature is a 403 and stores nothing. Each CallSid, "
