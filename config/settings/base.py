@@ -294,6 +294,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "workspaces.models.membership.RoleName",
         # Workflows and agents share one lifecycle (draft, active, paused, archived).
         "LifecycleStatusEnum": "workflows.models.Workflow.Status",
+        # An invoice line's kind, named apart from the other billing "kind" fields.
+        "InvoiceLineKindEnum": "billing.models.InvoiceLine.Kind",
     },
 }
 
@@ -395,6 +397,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.budgets.check_budgets",
         "schedule": 24 * 60 * 60,
     },
+    # Billing: trials ending, periods renewing (each invoiced once), cancellations due.
+    "billing-process-due-subscriptions": {
+        "task": "billing.tasks.periods.process_due_subscriptions",
+        "schedule": 5 * 60,
+    },
+    # Billing: invoices of periods that ended (a no-op for those already invoiced).
+    "billing-generate-invoices": {
+        "task": "billing.tasks.invoices.generate_due_invoices",
+        "schedule": 15 * 60,
+    },
+    # Billing: failed payments retried on their schedule; unpaid after the grace: cancelled.
+    "billing-run-dunning": {
+        "task": "billing.tasks.dunning.run_dunning",
+        "schedule": 60 * 60,
+    },
+    "billing-expire-credits": {
+        "task": "billing.tasks.credits.expire_credits",
+        "schedule": 60 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -413,7 +434,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # httpx logs every request's full URL at INFO: a workflow's HTTP node may carry a
     # secret in its query string. Its warnings (no URLs) still show.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"},
+                # The Stripe SDK logs every request at INFO.
+                "stripe": {"level": "WARNING"}},
 }
 
 # --- Production hardening ----------------------------------------------------
@@ -524,6 +547,9 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Dunning: days after the first failed payment to retry, then cancel after the grace period.
 BILLING_DUNNING_RETRY_DAYS = env.list("BILLING_DUNNING_RETRY_DAYS", cast=int, default=[1, 3, 5])
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
+# Payment provider API URLs (PaymentProvider.api_base) pass the outbound guard; internal
+# addresses (a local stand-in) only when listed here ("name", "name:port", ".suffix").
+BILLING_PROVIDER_ALLOWED_HOSTS = env.list("BILLING_PROVIDER_ALLOWED_HOSTS", default=[])
 # What one credit is worth, in minor units, when credits pay an invoice.
 BILLING_CREDIT_VALUE_MINOR = env.int("BILLING_CREDIT_VALUE_MINOR", default=1)
 

@@ -42,3 +42,5 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 # Agents: the tests' local LLM servers listen on loopback; Retry-After waits stay short.
 LLM_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 LLM_RETRY_MAX_WAIT = 2.0
+# Billing: the tests' Stripe stand-in listens on loopback.
+BILLING_PROVIDER_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

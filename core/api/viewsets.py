@@ -142,6 +142,25 @@ class ScopedMixin:
             return queryset.none()  # schema generation: no request user
         return tenancy.visible(queryset, tenancy.principal_for(self.request))
 
+    def create(self, request, *args, **kwargs):
+        # The role is checked before the body is validated, so a viewer learns nothing
+        # from validation (e.g. that the workspace already has its one billing customer).
+        # An invisible workspace is left to the serializer (400, as a nonexistent object).
+        data = request.data if hasattr(request.data, "get") else {}
+        workspace_id = data.get("workspace")
+        if isinstance(workspace_id, int | str) and str(workspace_id).isdigit():
+            principal = tenancy.principal_for(request)
+            model = self.get_serializer_class().Meta.model
+            workspace_model = model._meta.get_field("workspace").related_model \
+                if any(f.name == "workspace" for f in model._meta.fields) else None
+            workspace = workspace_model and tenancy.visible(
+                workspace_model._default_manager.filter(pk=int(workspace_id)),
+                principal).first()
+            if workspace is not None and not tenancy.can_in_workspace(
+                    principal, workspace, model, "add"):
+                raise PermissionDenied("Your role in this workspace cannot create this.")
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         workspace = serializer.validated_data.get("workspace")
         model = serializer.Meta.model

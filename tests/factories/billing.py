@@ -104,7 +104,10 @@ class PaymentMethodFactory(DjangoModelFactory):
         model = m.PaymentMethod
 
     workspace = factory.SubFactory(WorkspaceFactory)
-    customer = factory.SubFactory(PaymentCustomerFactory, workspace=SAME_WORKSPACE)
+    # A workspace has one customer: its payment methods share it.
+    customer = factory.LazyAttribute(
+        lambda o: m.PaymentCustomer.objects.filter(workspace=o.workspace).first()
+        or PaymentCustomerFactory(workspace=o.workspace))
     provider = factory.SubFactory(PaymentProviderFactory)
     external_id = factory.Sequence(lambda n: f"pm_test_{n:08d}")
     kind = m.PaymentMethod.Kind.CARD
@@ -125,6 +128,15 @@ class SubscriptionFactory(DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     plan = factory.SubFactory(PlanFactory)
     status = m.Subscription.Status.ACTIVE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # A workspace has one live subscription: a new live one ends the one it has.
+        if kwargs.get("status", m.Subscription.Status.ACTIVE) in m.Subscription.LIVE:
+            m.Subscription.objects.filter(workspace=kwargs["workspace"],
+                                          status__in=m.Subscription.LIVE).update(
+                status=m.Subscription.Status.ENDED, ended_at=timezone.now())
+        return super()._create(model_class, *args, **kwargs)
     started_at = factory.LazyFunction(timezone.now)
     current_period_start = factory.SelfAttribute("started_at")
     current_period_end = factory.LazyAttribute(_period_end)
