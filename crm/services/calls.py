@@ -136,7 +136,8 @@ def _from_number(workspace_id: int, agent, campaign, from_number) -> PhoneNumber
         try:
             number = normalize(str(from_number))
         except ValidationError:
-            number = str(from_number)
+            _refuse(400, "invalid", f"{str(from_number)[:40]!r} is not a phone number.",
+                    "from_number")
         found = numbers.filter(number=number).first()
         if found is None:
             _refuse(400, "invalid", f"{str(from_number)[:40]} is not an active number of "

@@ -2,6 +2,7 @@
 provider (a local server speaking Bolna), forward-only status, settlement on completion
 and failed connections counted."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -315,3 +316,15 @@ def test_the_admin_action_calls_the_selected_contacts(server, rf, superuser, con
     call = Call.objects.get()
     assert (call.contact, call.agent, call.status) == (contact, agent, S.QUEUED)
     assert "Calling" in next(str(m) for m in request._messages)
+
+
+@pytest.mark.parametrize("from_number", ["not a number", "\ud800", "+14155559999", "999999"])
+def test_a_from_number_that_is_not_one_of_the_workspace_is_refused(api_setup, from_number):
+    tenant, contact, agent = api_setup
+    body = json.dumps({"contact": contact.pk, "agent": agent.pk, "from_number": from_number})
+    response = tenant.clients["member"].generic("POST", "/api/v1/crm/calls/place/", body,
+                                                content_type="application/json")
+    assert response.status_code in (400, 404), response.content
+    if from_number != "\ud800":  # that one the JSON parser refuses before any field
+        assert "from_number" in response.json()["errors"]
+    assert not Call.objects.exists()
