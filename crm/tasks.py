@@ -31,3 +31,21 @@ def sweep_provider_events(older_than_seconds: int = 300) -> int:
     for pk in stale:
         process_provider_event.delay(pk)
     return len(stale)
+
+
+@shared_task(name="crm.calls.reconcile", acks_late=True)
+def reconcile_stale_calls(older_than_minutes: int = 30, limit: int = 200) -> dict:
+    """Fetch the executions of calls still not final after ``older_than_minutes`` (lost
+    webhooks) and apply them.  For beat, every 10 minutes or so."""
+    from .providers import ProviderError, bolna
+    from .services import calls
+
+    client = bolna.client()
+    done = failed = 0
+    for call in calls.stale_calls(older_than_minutes)[:limit]:
+        try:
+            calls.refresh_from_provider(call, provider=client)
+            done += 1
+        except ProviderError:
+            failed += 1
+    return {"refreshed": done, "failed": failed}

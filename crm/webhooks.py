@@ -234,11 +234,10 @@ def _translate(event: ProviderEvent):
     """(call, our status, data, execution or None) for the event."""
     payload = event.payload if isinstance(event.payload, dict) else {}
     if event.provider == P.VOICE:
+        from .services.calls import execution_data
+
         execution = bolna.parse_execution(payload)
-        data = {"duration_seconds": execution.duration_seconds, "cost": execution.cost,
-                "recording_url": execution.recording_url,
-                "hangup_reason": execution.hangup_reason,
-                "provider_call_sid": execution.provider_call_sid}
+        data = execution_data(execution)
         return _voice_call(payload, execution), execution.status, data, execution
     sid = payload.get("CallSid") or ""
     call = Call.objects.filter(provider_call_sid=sid).first() if sid else None

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from billing import clock, entitlements
 from billing.models import CreditTransaction
@@ -348,6 +349,44 @@ def _emit(call: Call) -> None:
     events.emit(crm_events.CALL_ENDED, payload, workspace_id=call.workspace_id)
     if call.status == S.COMPLETED:
         events.emit(crm_events.CALL_COMPLETED, payload, workspace_id=call.workspace_id)
+
+
+def execution_data(execution) -> dict:
+    """What ``apply_event`` takes from a Bolna execution."""
+    return {"duration_seconds": execution.duration_seconds, "cost": execution.cost,
+            "recording_url": execution.recording_url, "hangup_reason": execution.hangup_reason,
+            "provider_call_sid": execution.provider_call_sid}
+
+
+def refresh_from_provider(call: Call, *, provider=None) -> Call:
+    """Ask the voice platform for the call's execution and apply it like an event (for
+    calls whose webhooks never came); its transcript too once it is completed.
+    ProviderError when the platform cannot answer."""
+    if not call.provider_execution_id:
+        raise ApiError(409, "not_placed", "The call has no voice platform execution.",
+                       errors={"call": ["The call has no voice platform execution."]})
+    if provider is None:
+        from ..providers import bolna
+
+        provider = bolna.client()
+    from ..providers.bolna import transcript_turns
+
+    execution = provider.fetch_execution(call.provider_execution_id)
+    if execution.status is not None:
+        apply_event(call, execution.status, data=execution_data(execution))
+    if execution.transcript and execution.raw_status == "completed":
+        store_transcript(call, transcript_turns(execution.transcript),
+                         summary=execution.summary, extracted=execution.extracted)
+    call.refresh_from_db()
+    return call
+
+
+def stale_calls(older_than_minutes: int = 30):
+    """Outbound calls placed more than ``older_than_minutes`` ago that are still not
+    final: their webhooks may have been lost."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    return (Call.objects.exclude(status__in=FINAL).exclude(provider_execution_id="")
+            .filter(created_at__lt=cutoff).order_by("created_at"))
 
 
 # --- transcripts -------------------------------------------------------------------------------

@@ -328,3 +328,27 @@ def test_a_from_number_that_is_not_one_of_the_workspace_is_refused(api_setup, fr
     if from_number != "\ud800":  # that one the JSON parser refuses before any field
         assert "from_number" in response.json()["errors"]
     assert not Call.objects.exists()
+
+
+# --- lost webhooks ---------------------------------------------------------------------------
+
+
+def test_a_call_whose_webhooks_were_lost_is_reconciled_from_the_execution(
+        server, contact, agent, number, funded):
+    from datetime import timedelta
+
+    from crm.tasks import reconcile_stale_calls
+    from tests.crm.voice_server import execution
+
+    call = place(contact, agent)
+    ex = call.provider_execution_id
+    server.executions[ex] = execution(ex, "completed", duration=59, cost=1.2,
+                                      transcript="assistant: Hi\nuser: Not now")
+    assert reconcile_stale_calls() == {"refreshed": 0, "failed": 0}  # not stale yet
+    Call.objects.filter(pk=call.pk).update(created_at=call.created_at - timedelta(hours=1))
+    assert reconcile_stale_calls() == {"refreshed": 1, "failed": 0}
+    call.refresh_from_db()
+    assert (call.status, call.duration_seconds, call.credits_charged) == (S.COMPLETED, 59, 10)
+    assert Transcript.objects.get(call=call).turns[1] == {"speaker": "contact",
+                                                          "text": "Not now"}
+    assert reconcile_stale_calls() == {"refreshed": 0, "failed": 0}  # final now
