@@ -16,6 +16,7 @@ bad unless the job says ``skip_invalid``.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.utils import timezone
 
 from analytics.models import ImportJob
 from analytics.pipeline import formats
@@ -330,6 +332,8 @@ def _tags(workspace_id: int, names: set[str]) -> dict[str, int]:
 
 
 def _create(job, rows: list[Row], sources, tags, moment) -> int:
+    if connection.vendor == "postgresql":
+        return _copy_create(job, rows, sources, tags, moment)
     through = Contact.tags.through
     summary = f"Imported from {job.original_name}"[:300]
     for start in range(0, len(rows), BATCH):
@@ -347,6 +351,55 @@ def _create(job, rows: list[Row], sources, tags, moment) -> int:
                          source_type="analytics.importjob", source_id=str(job.pk),
                          data={"line": r.line_no})
             for c, r in zip(contacts, chunk, strict=True)])
+    return len(rows)
+
+
+_CONTACT_COLUMNS = ("id", "workspace_id", "created_at", "updated_at", "first_name",
+                    "last_name", "phone", "alt_phones", "email", "company", "job_title",
+                    "time_zone", "status", "not_connected", "do_not_call", "custom_fields",
+                    "metadata", "source_id")
+_EVENT_COLUMNS = ("workspace_id", "contact_id", "created_at", "occurred_at", "kind", "summary",
+                  "source_type", "source_id", "data")
+
+
+def _copy_create(job, rows: list[Row], sources, tags, moment) -> int:
+    """PostgreSQL: contacts, their tags and timeline events by COPY, as the BI rows are
+    loaded (``bulk_create`` prepared every value through the fields, the phone's
+    normalisation again among them: three quarters of the import's time).  Ids come
+    from the table's sequence first, so tags and events can point at them."""
+    if not rows:
+        return 0
+    table = Contact._meta.db_table
+    through = Contact.tags.through._meta.db_table
+    events = ContactEvent._meta.db_table
+    now = timezone.now()
+    workspace_id, job_id = job.workspace_id, job.pk
+    metadata = json.dumps({"import_job": job_id})
+    summary = f"Imported from {job.original_name}"[:300]
+    default = Contact._meta.get_field("time_zone").default
+    status = Contact.Status.NEW
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                       "FROM generate_series(1, %s)", [table, len(rows)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        raw = cursor.cursor
+        with raw.copy(f"COPY {table} ({', '.join(_CONTACT_COLUMNS)}) FROM STDIN") as copy:
+            for pk, r in zip(ids, rows, strict=True):
+                v = r.values
+                copy.write_row((
+                    pk, workspace_id, now, now, v.get("first_name", ""),
+                    v.get("last_name", ""), v.get("phone", ""), "[]", v.get("email", ""),
+                    v.get("company", ""), "", v.get("time_zone") or default, status, 0, False,
+                    json.dumps(r.custom) if r.custom else "{}", metadata,
+                    sources.get(r.source)))
+        with raw.copy(f"COPY {through} (contact_id, contacttag_id) FROM STDIN") as copy:
+            for pk, r in zip(ids, rows, strict=True):
+                for tag in r.tags:
+                    copy.write_row((pk, tags[tag]))
+        with raw.copy(f"COPY {events} ({', '.join(_EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for pk, r in zip(ids, rows, strict=True):
+                copy.write_row((workspace_id, pk, now, moment, "contact.imported", summary,
+                                "analytics.importjob", str(job_id), f'{{"line": {r.line_no}}}'))
     return len(rows)
 
 
