@@ -31,6 +31,7 @@ from django.db.models.functions import TruncDate
 
 from core import tenancy
 from core.api.errors import ApiError
+from core.api.parsers import nesting_depth
 
 from . import clock
 from .features import METRIC_OF
@@ -39,10 +40,12 @@ from .models import UsageRecord
 MAX_BATCH = 1000
 MAX_QUANTITY = 10**12  # per event: sums of a period's events stay far inside a bigint
 MAX_PROPERTIES_BYTES = 4096
+MAX_PROPERTIES_DEPTH = 32  # the API bounds whole bodies at 64 levels
 MAX_SOURCE = 40
 FIELDS = frozenset({"workspace", "metric", "quantity", "transaction_id", "occurred_at",
                     "properties"})
 REQUIRED = ("workspace", "metric", "quantity", "transaction_id", "occurred_at")
+_REQUIRED = frozenset(REQUIRED)
 _METRIC = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 _PG_BIGINT = 2**63 - 1
 INGEST_PERMISSION = "billing.add_usagerecord"
@@ -144,9 +147,13 @@ def _problem(index: int, field: str, reason: str) -> dict:
 def _check(index: int, row) -> _Event | list[dict]:
     if not isinstance(row, dict):
         return [_problem(index, "non_field_errors", "An event must be a JSON object.")]
-    problems = [_problem(index, name, "Unknown field.") for name in row if name not in FIELDS]
-    problems += [_problem(index, name, "This field is required.")
-                 for name in REQUIRED if name not in row]
+    problems = []
+    keys = row.keys()
+    if not keys <= FIELDS:
+        problems += [_problem(index, name, "Unknown field.") for name in sorted(keys - FIELDS)]
+    if not keys >= _REQUIRED:
+        problems += [_problem(index, name, "This field is required.")
+                     for name in REQUIRED if name not in row]
 
     workspace = row.get("workspace")
     if "workspace" in row and (type(workspace) is not int or not 0 < workspace <= _PG_BIGINT):
@@ -184,6 +191,10 @@ def _check(index: int, row) -> _Event | list[dict]:
                 problems.append(_problem(index, "properties",
                                          f"At most {MAX_PROPERTIES_BYTES} bytes of JSON "
                                          "without NUL characters."))
+            elif text.count("{") + text.count("[") > MAX_PROPERTIES_DEPTH and \
+                    nesting_depth(text.encode(), MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH:
+                problems.append(_problem(index, "properties", "Nested more than "
+                                         f"{MAX_PROPERTIES_DEPTH} levels deep."))
     if txn is not None and isinstance(txn, str) and "\x00" in txn:
         problems.append(_problem(index, "transaction_id", "NUL characters are not allowed."))
     if problems:

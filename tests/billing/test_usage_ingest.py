@@ -201,7 +201,8 @@ def test_the_portable_path_agrees_with_the_database_one(workspace):
     (b'{"events": [', "invalid_json"),
     (b'{"events": ["\\ud800"]}', "invalid_text"),
     (b'{"events": [NaN]}', "invalid_json"),
-    (b'{"events": ' + b"[" * 100 + b"]" * 100 + b"}", "too_deep"),
+    (b'{"events": ' + b"[" * 100_000 + b"}", "too_deep"),
+    (b'{"events": ' + b"[" * 100 + b"]" * 100 + b"}", "invalid"),  # an event not an object
 ])
 def test_malformed_bodies_are_structured_400s(service, body, code):
     response = service.generic("POST", BATCH_URL, body, content_type="application/json")
@@ -220,4 +221,15 @@ def test_an_oversized_body_is_a_413(service, workspace, settings):
 def test_a_form_body_is_refused_without_a_500(service, workspace):
     response = service.post(BATCH_URL, {"events": "x", "source": "form"})  # multipart
     assert response.status_code == 400
+    assert not UsageRecord.objects.exists()
+
+
+def test_deeply_nested_properties_are_a_line_error(service, workspace):
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"d": deep}
+    response = _post(service, [event(workspace, "ok"), event(workspace, "deep", properties=deep)])
+    assert response.status_code == 400
+    assert [(p["index"], p["field"]) for p in response.json()["errors"]["events"]] == [
+        (1, "properties")]
     assert not UsageRecord.objects.exists()
