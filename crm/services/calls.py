@@ -4,7 +4,9 @@ arrive, settling its credits, and its transcript.
 Placing (``place_call``): the workspace's plan must have the ``voice_calls`` switch (402
 ``feature_not_in_plan``); a do-not-call contact (409 ``do_not_call``), a contact without
 a phone (409 ``no_phone``) and an agent without a voice platform id (409
-``agent_not_voice``) are refused before anything is written.  The call row and a credits
+``agent_not_voice``) are refused before anything is written, and so is a contact already
+on a call (409 ``call_in_progress``: placements queue on the contact's row, so two at
+once never both pass).  The call row and a credits
 hold (``call:<id>``: ``campaign.credits_per_call``, else ``CRM_CREDITS_PER_CALL``,
 default 10) are written together, so a short balance (402 ``insufficient_credits``)
 leaves nothing behind.  The provider is asked outside any transaction (no row lock held
@@ -58,6 +60,9 @@ NOT_CONNECTED = frozenset({S.NO_ANSWER, S.BUSY, S.FAILED})
 RANK = {S.QUEUED: 0, S.RINGING: 1, S.IN_PROGRESS: 2, S.COMPLETED: 3, S.NO_ANSWER: 3,
         S.BUSY: 3, S.FAILED: 3}
 FEATURE = "voice_calls"
+#: A call not final after this long no longer blocks new calls to its contact (its
+#: webhooks were lost; reconcile_stale_calls fetches its real state).
+ACTIVE_WINDOW = timedelta(hours=2)
 SOURCE_TYPE = "crm.call"  # the credits ledger's source of a call's hold
 
 _SUMMARIES = {S.COMPLETED: "Call completed", S.NO_ANSWER: "Call not answered",
@@ -182,6 +187,18 @@ def place_call(*, workspace, agent, contact: Contact, from_number=None, campaign
     amount = credits_per_call(campaign)
     now = clock.now(workspace_id)
     with transaction.atomic():
+        # One call at a time per contact: parallel placements queue on the contact's row
+        # (NO KEY UPDATE: timeline rows pointing at the contact are not held up).
+        fresh = (Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk)
+                 .values("do_not_call", "phone").first())
+        if fresh is None or fresh["do_not_call"] or not fresh["phone"]:
+            _check(workspace_id, agent, Contact(**(fresh or {"phone": ""}),
+                                                workspace_id=workspace_id), campaign)
+        busy = (Call.objects.filter(contact_id=contact.pk, created_at__gte=now - ACTIVE_WINDOW)
+                .exclude(status__in=FINAL).first())
+        if busy is not None:
+            _refuse(409, "call_in_progress", f"This contact is already on a call (call "
+                                             f"{busy.pk}).", "contact")
         call = Call.objects.create(
             workspace_id=workspace_id, direction=Call.Direction.OUTBOUND,
             from_number=number.number, to_number=contact.phone, contact=contact, agent=agent,
@@ -317,11 +334,12 @@ def _finish(call: Call, occurred) -> None:
             tx = credits.settle(hold, credits_for(call.duration_seconds))
             charged = -hold.amount - tx.amount
     else:
-        if hold is not None:
-            credits.settle(hold, 0)
+        # The contact's row before the ledger's lock, in the order place_call takes them.
         if call.contact_id is not None:
             Contact.objects.filter(pk=call.contact_id).update(
                 not_connected=F("not_connected") + 1)
+        if hold is not None:
+            credits.settle(hold, 0)
     if charged != call.credits_charged:
         call.credits_charged = charged
         call.save(update_fields=["credits_charged", "updated_at"])

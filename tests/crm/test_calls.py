@@ -352,3 +352,14 @@ def test_a_call_whose_webhooks_were_lost_is_reconciled_from_the_execution(
     assert Transcript.objects.get(call=call).turns[1] == {"speaker": "contact",
                                                           "text": "Not now"}
     assert reconcile_stale_calls() == {"refreshed": 0, "failed": 0}  # final now
+
+
+def test_a_contact_already_on_a_call_is_not_called_again_until_it_ends(
+        server, contact, agent, number, funded):
+    first = place(contact, agent)
+    with pytest.raises(calls.ApiError) as refused:
+        place(contact, agent)
+    assert (refused.value.status_code, refused.value.error_code) == (409, "call_in_progress")
+    assert Call.objects.count() == 1 and len(server.placed) == 1
+    calls.apply_event(first, S.NO_ANSWER)
+    assert place(contact, agent).status == S.QUEUED
