@@ -1,7 +1,7 @@
 """Invoices in the back office: read-only pages with their lines, the PDF, and the staff
 decisions (void, mark paid, mark uncollectible) through ``billing.services.invoices``,
-as buttons on the invoice's page and as changelist actions.  A refusal (wrong state,
-missing permission) is a message, never a 500."""
+from the invoice's page (a confirmation page each) and as changelist actions.  A refusal
+(wrong state, missing permission) is a message, never a 500."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django_fsm import can_proceed
 
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
@@ -30,13 +30,18 @@ _FIELDS = ("number", "workspace", "status", "subscription", "customer", "issuer"
            "credits_applied", "amount_due", "amount_paid", "issued_at", "due_at", "paid_at",
            "voided_at", "payment_attempts", "next_payment_attempt", "last_payment_error",
            "external_id", "sequence", "memo", "metadata", "created_at", "updated_at")
-#: object page name (also the service and transition) -> (route, button label, transition,
-#: what the message says was done)
+#: object page name (also the service and the transition) -> (route, button label, what the
+#: message says was done, what the confirmation page explains)
 _ACTIONS = {
-    "mark_paid": ("mark-paid/", "Mark paid", "mark_paid", "marked paid"),
-    "mark_uncollectible": ("mark-uncollectible/", "Mark uncollectible", "mark_uncollectible",
-                           "marked uncollectible"),
-    "void": ("void/", "Void", "void", "voided"),
+    "mark_paid": ("mark-paid/", "Mark paid", "marked paid",
+                  "Record that the amount still due was received (a bank transfer, say). "
+                  "The invoice becomes paid."),
+    "mark_uncollectible": ("mark-uncollectible/", "Mark uncollectible", "marked uncollectible",
+                           "Write the invoice off: it is no longer chased, and a later "
+                           "payment still marks it paid."),
+    "void": ("void/", "Void", "voided",
+             "Cancel the invoice: nothing is owed. Its period may be invoiced again: the "
+             "pending lines, coupon period and credits it took are given back."),
 }
 
 
@@ -106,9 +111,6 @@ class InvoiceAdmin(BaseModelAdmin):
     def has_manage_permission(self, request) -> bool:
         return services.may_manage(request.user)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("issuer")
-
     @admin.display(description="status", ordering="status")
     def status_badge(self, invoice):
         return status_badge(invoice.status, invoice.get_status_display(), COLOURS)
@@ -131,20 +133,15 @@ class InvoiceAdmin(BaseModelAdmin):
 
     @admin.display(description="staff actions")
     def staff_actions(self, invoice):
-        """Buttons posting the page's own form (and its CSRF token) to an action page."""
+        """Links to the confirmation pages of the decisions the state allows."""
         if invoice.pk is None:
             return "-"
-        buttons = [(reverse(f"admin:billing_invoice_{name}", args=[invoice.pk]), label)
-                   for name, (_route, label, transition, _done) in _ACTIONS.items()
-                   if can_proceed(getattr(invoice, transition))]
-        if not buttons:
+        links = [(reverse(f"admin:billing_invoice_{name}", args=[invoice.pk]), label)
+                 for name, (_route, label, _done, _text) in _ACTIONS.items()
+                 if can_proceed(getattr(invoice, name))]
+        if not links:
             return "None in this state."
-        reference = mark_safe(  # a constant
-            '<input type="text" name="payment_reference" maxlength="120" '
-            'placeholder="Payment reference (for Mark paid)" style="margin-right: 8px"> ')
-        return reference + format_html_join(
-            " ", '<button type="submit" class="button" formaction="{}" formmethod="post">'
-                 '{}</button>', buttons)
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
     # --- object pages -------------------------------------------------------------------
 
@@ -155,14 +152,22 @@ class InvoiceAdmin(BaseModelAdmin):
         return response
 
     def _act(self, request, object_id, name: str):
+        """GET: the confirmation page; POST: the decision, through the service."""
         invoice = self.get_object_or_404(request, object_id)
-        back = redirect("admin:billing_invoice_change", invoice.pk)
+        _route, label, done, text = _ACTIONS[name]
         if request.method != "POST":
-            return back
+            allowed = can_proceed(getattr(invoice, name))
+            context = {**self.admin_site.each_context(request), "opts": self.opts,
+                       "original": invoice, "title": f"{label}: invoice {invoice}",
+                       "action": label, "allowed": allowed, "reference": name == "mark_paid",
+                       "text": text if allowed else
+                       f"This invoice is {invoice.get_status_display().lower()}: it cannot "
+                       f"be {done}."}
+            return TemplateResponse(request, "admin/billing/invoice/action.html", context)
         ok = self._apply(request, invoice, name)
         if ok is not None:
-            self.message_user(request, f"Invoice {ok} {_ACTIONS[name][3]}.", messages.SUCCESS)
-        return back
+            self.message_user(request, f"Invoice {ok} {done}.", messages.SUCCESS)
+        return redirect("admin:billing_invoice_change", invoice.pk)
 
     def _apply(self, request, invoice, name: str):
         kwargs = {}
@@ -191,7 +196,7 @@ class InvoiceAdmin(BaseModelAdmin):
         done = [str(ok) for invoice in queryset
                 if (ok := self._apply(request, invoice, name)) is not None]
         if done:
-            self.message_user(request, f"{_ACTIONS[name][3].capitalize()}: {', '.join(done)}.",
+            self.message_user(request, f"{_ACTIONS[name][2].capitalize()}: {', '.join(done)}.",
                               messages.SUCCESS)
 
     @admin.action(description="Void selected invoices", permissions=["manage"])

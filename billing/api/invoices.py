@@ -127,6 +127,8 @@ _STAFF_ERRORS = {
 
 
 class InvoiceViewSet(ScopedReadOnlyModelViewSet):
+    # Action URL names without dashes: the registry reads a resource's basename as the
+    # URL name up to its last dash (billing-invoice-mark_paid -> billing-invoice).
     """A workspace's invoices, newest first: one per subscription period, numbered
     without gaps per issuing account when finalised.  Amounts are integer minor units."""
 
@@ -170,7 +172,7 @@ class InvoiceViewSet(ScopedReadOnlyModelViewSet):
                               **_STAFF_ERRORS},
                    summary="Mark paid (staff): a transfer received",
                    description="Open or uncollectible invoices.")
-    @action(detail=True, methods=["post"], url_path="mark-paid")
+    @action(detail=True, methods=["post"], url_path="mark-paid", url_name="mark_paid")
     def mark_paid(self, request, pk=None):
         invoice = self.get_object()
         body = MarkPaidSerializer(data=request.data)
@@ -183,7 +185,8 @@ class InvoiceViewSet(ScopedReadOnlyModelViewSet):
     @extend_schema(request=None, responses={200: InvoiceSerializer, **_STAFF_ERRORS},
                    summary="Mark uncollectible (staff): written off, no longer chased",
                    description="Open invoices; a later payment still marks it paid.")
-    @action(detail=True, methods=["post"], url_path="mark-uncollectible")
+    @action(detail=True, methods=["post"], url_path="mark-uncollectible",
+            url_name="mark_uncollectible")
     def mark_uncollectible(self, request, pk=None):
         return self._done(services.mark_uncollectible(self.get_object(),
                                                       request_user(request)))

@@ -86,11 +86,23 @@ def test_a_change_the_state_refuses_is_a_message(root, invoice):
     assert any("cannot be voided" in m for m in said(response))
 
 
-def test_looking_at_an_action_page_changes_nothing(root, invoice):
+def test_an_action_page_asks_for_confirmation_and_changes_nothing(root, invoice):
     response = root.get(url("invoice_void", invoice.pk))
 
-    assert response.status_code == 302
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Cancel the invoice: nothing is owed." in html
+    assert 'type="submit" value="Void"' in html
     assert Invoice.objects.get(pk=invoice.pk).status == S.OPEN
+
+
+def test_an_action_the_state_forbids_says_so_without_a_form(root, invoice):
+    root.post(url("invoice_mark_paid", invoice.pk))
+
+    html = root.get(url("invoice_void", invoice.pk)).content.decode()
+
+    assert "This invoice is paid: it cannot be voided." in html
+    assert 'value="Void"' not in html
 
 
 def test_staff_without_the_permission_are_told_no(client, invoice):
