@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart
 
+from core import live_settings
+
 from ..downloads import XLSX_TYPE
 from ..models import ReportRun
 
@@ -83,7 +85,7 @@ def report_email(run: ReportRun, address: str) -> ReportEmail:
     if attachments:
         lines.append("Attached: " + ", ".join(name for name, _, _ in attachments) + ".")
     message = ReportEmail(subject=subject, body="\n".join(lines) + "\n",
-                          from_email=settings.REPORT_FROM_EMAIL, to=[address],
+                          from_email=live_settings.get("report_sender"), to=[address],
                           inline_images=unzip(run.charts_file),
                           headers={"X-Report-Run": str(run.pk)})
     message.attach_alternative(run.email_html, "text/html")

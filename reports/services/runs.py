@@ -36,7 +36,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from core import locks
+from core import live_settings, locks
 from core.heartbeat import Heartbeat, touch_unlocked
 
 from .. import events, kinds
@@ -247,7 +247,7 @@ def run_notify_failure(run: ReportRun) -> bool:
             f"Error: {first_line}\n\nDetails: {link}\n")
     try:
         send_mail(one_line(f"Report failed: {definition.name}"), body,
-                  settings.REPORT_FROM_EMAIL, addresses)
+                  live_settings.get("report_sender"), addresses)
     except Exception:
         log.exception("Could not email the failure of report run %s", run.pk)
         ReportRun.objects.filter(pk=run.pk).update(failure_notified_at=None)

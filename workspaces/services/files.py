@@ -6,17 +6,19 @@ Stored bytes count to the plan's storage: an upload the plan cannot hold is refu
 import hashlib
 import mimetypes
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from billing import entitlements
+from core import live_settings
 from workspaces.models import File
 
 
 def file_check_upload(upload) -> None:
-    if upload.size > settings.FILE_UPLOAD_MAX_BYTES:
+    # The limit is a live setting staff change in the admin (core.live_settings).
+    limit = live_settings.upload_max_bytes()
+    if upload.size > limit:
         raise ValidationError({"file": [f"Files may be at most "
-                                        f"{settings.FILE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB."]})
+                                        f"{limit // (1024 * 1024)} MB."]})
 
 
 def file_describe(stored: File, upload) -> None:
