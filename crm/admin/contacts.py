@@ -112,6 +112,7 @@ class ContactAdminMixin:
 
     object_pages = {"timeline": ("timeline/", "timeline_view")}
     actions = ["merge_duplicates"]
+    change_list_template = "admin/crm/contact/change_list_import.html"  # "Import CSV"
 
     # --- timeline ----------------------------------------------------------------------
 

@@ -161,6 +161,7 @@ def test_admin_merge_action_merges_for_members_not_for_viewers(tenant):
 
 def test_admin_import_page_creates_the_job(tenant, django_capture_on_commit_callbacks):
     client = _staff(tenant.workspace, "member")
+    assert b"/admin/crm/contact/import/" in client.get("/admin/crm/contact/").content
     assert client.get("/admin/crm/contact/import/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/crm/contact/import/", {

@@ -131,3 +131,21 @@ def test_bad_options_are_refused_before_a_job_exists():
                              region="XX", on_duplicate="merge", enqueue=False)
     assert set(caught.value.message_dict) == {"region", "on_duplicate"}
     assert not ImportJob.objects.exists()
+
+
+def test_the_command_imports_through_the_same_service(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    workspace = WorkspaceFactory()
+    good = tmp_path / "good.csv"
+    good.write_text("first_name;phone\nAna;912 000 001\n")
+    out = io.StringIO()
+    call_command("import_contacts", str(good), workspace=workspace.slug, region="PT",
+                 stdout=out)
+    assert "succeeded" in out.getvalue()
+    assert Contact.objects.get(workspace=workspace).phone == "+351912000001"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("first_name,phone\nRui,12345\n")
+    with pytest.raises(CommandError):
+        call_command("import_contacts", str(bad), workspace=workspace.slug, stdout=out)
+    assert "line 2 phone: '12345'" in out.getvalue()
