@@ -416,6 +416,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.credits.expire_credits",
         "schedule": 60 * 60,
     },
+    # CRM: provider events still waiting (a lost task message) and calls whose final
+    # webhook never came (asked of the provider).
+    "crm-sweep-provider-events": {
+        "task": "crm.provider_event.sweep",
+        "schedule": 5 * 60,
+    },
+    "crm-reconcile-calls": {
+        "task": "crm.calls.reconcile",
+        "schedule": 10 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -560,3 +570,25 @@ BILLING_CREDIT_VALUE_MINOR = env.int("BILLING_CREDIT_VALUE_MINOR", default=1)
 # change at its next request. With the per-process default (locmem) cache another process
 # sees it after this many seconds at most.
 LIVE_SETTINGS_CACHE_SECONDS = env.int("LIVE_SETTINGS_CACHE_SECONDS", default=60)
+
+# --- CRM and voice calls -------------------------------------------------------------------
+# The voice platform (Bolna) places calls and reports them; its base URL passes the outbound
+# guard (internal addresses only when listed in CRM_VOICE_ALLOWED_HOSTS).
+CRM_VOICE_API_BASE = env.str("CRM_VOICE_API_BASE", default="https://api.bolna.ai")
+CRM_VOICE_API_KEY = env.str("CRM_VOICE_API_KEY", default="")
+CRM_VOICE_ALLOWED_HOSTS = env.list("CRM_VOICE_ALLOWED_HOSTS", default=[])
+CRM_VOICE_API_TIMEOUT = env.float("CRM_VOICE_API_TIMEOUT", default=15.0)
+CRM_VOICE_API_RETRIES = env.int("CRM_VOICE_API_RETRIES", default=2)
+CRM_VOICE_RETRY_MAX_WAIT = env.float("CRM_VOICE_RETRY_MAX_WAIT", default=10.0)
+# Inbound voice webhooks carry an HMAC-SHA256 of the body (X-Bolna-Signature: sha256=...)
+# with this secret, added by the signing relay in front of the platform's webhook.
+CRM_VOICE_WEBHOOK_SECRET = env.str("CRM_VOICE_WEBHOOK_SECRET", default="")
+# The public URL Twilio posts to (its signatures cover the full URL), e.g.
+# https://app.example.com
+CRM_PUBLIC_BASE_URL = env.str("CRM_PUBLIC_BASE_URL", default="")
+# Credits held before a call, and charged per started minute when it completes.
+CRM_CREDITS_PER_CALL = env.int("CRM_CREDITS_PER_CALL", default=10)
+CRM_CREDITS_PER_MINUTE = env.int("CRM_CREDITS_PER_MINUTE", default=10)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")

@@ -142,7 +142,12 @@ class ScopedMixin:
             return queryset.none()  # schema generation: no request user
         return tenancy.visible(queryset, tenancy.principal_for(self.request))
 
-    def create(self, request, *args, **kwargs):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action == "create":
+            self._check_create_role(request)
+
+    def _check_create_role(self, request) -> None:
         # The role is checked before the body is validated, so a viewer learns nothing
         # from validation (e.g. that the workspace already has its one billing customer).
         # An invisible workspace is left to the serializer (400, as a nonexistent object).
@@ -159,7 +164,6 @@ class ScopedMixin:
             if workspace is not None and not tenancy.can_in_workspace(
                     principal, workspace, model, "add"):
                 raise PermissionDenied("Your role in this workspace cannot create this.")
-        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         workspace = serializer.validated_data.get("workspace")

@@ -2,6 +2,7 @@
 
 from core.api.routers import router
 
+from . import calls, webhooks
 from . import views as v
 
 router.register("crm/sources", v.ContactSourceViewSet)
@@ -23,4 +24,5 @@ router.register("crm/campaign-contacts", v.CampaignContactViewSet)
 router.register("crm/lead-scores", v.LeadScoreViewSet)
 router.register("crm/follow-ups", v.FollowUpViewSet)
 
-urlpatterns: list = []
+# Plain views come before the router: "place" is never read as a call id.
+urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns]
