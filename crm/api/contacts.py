@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -28,6 +29,7 @@ from .. import models as m
 from ..imports import contacts as contacts_format
 from ..imports.service import contact_import_start
 from ..services import contacts as services
+from ..services import timeline
 from .serializers import ContactSerializer, CustomerSerializer
 
 
@@ -45,6 +47,32 @@ def _contact(request, pk: int, action: str = "view") -> m.Contact:
         raise ApiError(403, "permission_denied",
                        "Your role in this workspace may read contacts, not change them.")
     return contact
+
+
+class ContactWritesMixin:
+    """For ``ContactViewSet`` (in front of ``ScopedModelViewSet``): contacts created or
+    changed through the CRUD API leave ``contact.created`` / ``contact.updated`` on their
+    timeline, as the services' writes do (the serializer already normalises numbers)."""
+
+    def perform_scoped_create(self, serializer):
+        contact = serializer.save()
+        timeline.record(contact, "contact.created", f"Contact {contact} created",
+                        data={"by": getattr(request_user(self.request), "pk", None),
+                              "via": "api"})
+
+    def perform_update(self, serializer):
+        instance = serializer.instance
+        changed = [name for name, value in serializer.validated_data.items()
+                   if not instance._meta.get_field(name).many_to_many
+                   and getattr(instance, name) != value]
+        changed += [name for name, value in serializer.validated_data.items()
+                    if instance._meta.get_field(name).many_to_many]
+        with transaction.atomic():
+            contact = serializer.save()
+            if changed:
+                timeline.record(contact, "contact.updated", "Updated " + ", ".join(changed),
+                                data={"fields": changed, "via": "api",
+                                      "by": getattr(request_user(self.request), "pk", None)})
 
 
 class MergeSerializer(serializers.Serializer):

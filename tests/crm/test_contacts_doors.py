@@ -171,3 +171,19 @@ def test_admin_import_page_creates_the_job(tenant, django_capture_on_commit_call
     job = ImportJob.objects.get(dataset="contacts")
     assert job.status == ImportJob.Status.FAILED and job.errors_preview[0][0] == 2
     assert not m.Contact.objects.filter(workspace=tenant.workspace).exists()
+
+
+def test_contacts_written_through_the_crud_api_get_timeline_events(tenant):
+    """With ContactWritesMixin on ContactViewSet (mounted here at a test prefix)."""
+    url = "/api/v1/crm/contacts-with-timeline/"
+    created = tenant.clients["member"].post(url, {
+        "workspace": tenant.workspace.pk, "first_name": "Rita", "phone": "+351 912 345 678"},
+        format="json")
+    assert created.status_code == 201, created.content
+    contact = m.Contact.objects.get(pk=created.json()["id"])
+    assert contact.phone == "+351912345678"
+    changed = tenant.clients["member"].patch(f"{url}{contact.pk}/", {"company": "Acme"},
+                                             format="json")
+    assert changed.status_code == 200, changed.content
+    kinds = list(contact.events.order_by("id").values_list("kind", "data__fields"))
+    assert kinds == [("contact.created", None), ("contact.updated", ["company"])]
