@@ -48,6 +48,7 @@ class ImportJob(WorkspaceScoped, TimestampedModel):
     class Dataset(models.TextChoices):
         INVENTORY = "inventory", "Inventory (estoque)"
         SALES = "sales", "Sales (faturamento)"
+        CONTACTS = "contacts", "Contacts (CRM)"
 
     class Mode(models.TextChoices):
         APPEND = "append", "Append"
@@ -99,6 +100,8 @@ class ImportJob(WorkspaceScoped, TimestampedModel):
                                         help_text="Last sign of life from the worker.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="Format options (contacts: region, on_duplicate).")
     source_time_zone = models.CharField(
         max_length=64, blank=True,
         help_text="The zone the file's times of day were read in (the workspace's source "

@@ -2,7 +2,9 @@
 
 ``python -m benchmarks --profile`` also prints a cProfile of the API request;
 ``--workflows-only`` runs the workflow engine benchmark alone (benchmarks/workflows.py);
-``--agents-only`` the agents one (benchmarks/agents.py).
+``--agents-only`` the agents one (benchmarks/agents.py); ``--billing-only`` usage
+ingestion and invoice generation (benchmarks/billing_usage.py, billing.py);
+``--crm-only`` provider webhooks and the contact import (benchmarks/crm_*.py).
 """
 
 import argparse
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the workflow engine on a real worker (needs Redis)")
     parser.add_argument("--agents-only", action="store_true",
                         help="only agents: chat turn overhead, knowledge search, cost by day")
+    parser.add_argument("--billing-only", action="store_true",
+                        help="only billing: usage ingestion, 10,000 invoices in one run")
+    parser.add_argument("--crm-only", action="store_true",
+                        help="only CRM: provider webhook ingestion, 100,000-row contact import")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     server_env = dict(os.environ)  # for the load benchmark's server, before the changes
@@ -52,7 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import admin_changelist, agents, api_list, bi_import, load, reports, setup_db, workflows
+    from . import (
+        admin_changelist,
+        agents,
+        api_list,
+        bi_import,
+        billing,
+        billing_usage,
+        crm_import,
+        crm_webhooks,
+        load,
+        reports,
+        setup_db,
+        workflows,
+    )
     from .setup_db import LARGE_ROWS, SMALL_ROWS
     from .timing import print_table
 
@@ -68,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         if not result.passed:
             print(f"\nTARGET MISSED: {result.benchmark}")
         return 0
-    if args.workflows_only or args.agents_only:
+    only = {"workflows_only": workflows.run, "agents_only": agents.run,
+            "billing_only": lambda: [*billing_usage.run(), *billing.run()],
+            "crm_only": lambda: [*crm_webhooks.run(), *crm_import.run()]}
+    chosen = [run for flag, run in only.items() if getattr(args, flag)]
+    if chosen:
         setup_db.ensure_database(large_db)
         call_command("migrate", interactive=False, verbosity=0)
-        results = workflows.run() if args.workflows_only else agents.run()
+        results = [r for run in chosen for r in run()]
         print_table(results)
         missed = [r.benchmark for r in results if not r.passed]
         if missed:
@@ -94,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     results.append(load.run(server_env))  # gunicorn under 50 clients: connections, errors
     results += workflows.run()  # the engine on a real Celery worker (skipped without Redis)
     results += agents.run()  # chat turn overhead, knowledge search, cost by day
+    results += billing_usage.run()  # usage events/s through the batch endpoint
+    results += billing.run()  # 10,000 invoices in one period run
+    results += crm_webhooks.run()  # provider webhook deliveries/s, duplicates included
+    results += crm_import.run()  # contact import of 100,000 rows
     print_table(results)
     missed = [r.benchmark for r in results if not r.passed]
     if missed:

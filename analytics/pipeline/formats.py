@@ -16,10 +16,8 @@ still knows every format before it runs a job.
 
 from __future__ import annotations
 
-import json
 from typing import Protocol
 
-from django.core.files.base import ContentFile
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -47,30 +45,12 @@ def get(name: str) -> ImportFormat | None:
 
 
 # A job's options beyond the model's fields (e.g. contacts: a default phone region,
-# what to do with duplicates).  Kept on the job row when ImportJob has an ``options``
-# field, else in a small JSON file beside the upload (same storage, same lifetime).
-
-def _sidecar(job) -> str:
-    return f"{job.file.name}.options.json"
-
-
-def _has_field(job) -> bool:
-    return any(f.name == "options" for f in job._meta.concrete_fields)
-
+# what to do with duplicates), kept on the job row.
 
 def options_save(job, options: dict) -> None:
-    if _has_field(job):
-        job.options = options
-        job.save(update_fields=["options"])
-        return
-    job.file.storage.save(_sidecar(job), ContentFile(json.dumps(options).encode()))
+    job.options = options
+    job.save(update_fields=["options"])
 
 
 def options_of(job) -> dict:
-    if _has_field(job):
-        return dict(job.options or {})
-    storage = job.file.storage
-    if not job.file.name or not storage.exists(_sidecar(job)):
-        return {}
-    with storage.open(_sidecar(job), "rb") as handle:
-        return json.loads(handle.read() or b"{}")
+    return dict(job.options or {})

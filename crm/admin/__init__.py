@@ -6,6 +6,8 @@ from django.contrib import admin
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 
 from .. import models as m
+from .calls import call_now
+from .contacts import ContactAdminMixin
 
 
 class ContactNoteInline(admin.TabularInline):
@@ -22,14 +24,15 @@ class TranscriptInline(admin.StackedInline):
 
 
 @admin.register(m.Contact)
-class ContactAdmin(BaseModelAdmin):
+class ContactAdmin(ContactAdminMixin, BaseModelAdmin):
     list_display = ("__str__", "workspace", "phone", "email", "company", "status",
                     "not_connected", "do_not_call", "updated_at")
     list_filter = ("status", "do_not_call", "source")
     search_fields = ("first_name", "last_name", "phone", "email", "company")
     filter_horizontal = ("tags",)
-    readonly_fields = ("merged_into", "not_connected", "last_contacted_at")
+    readonly_fields = ("merged_into", "not_connected", "last_contacted_at", "timeline_link")
     inlines = [ContactNoteInline]
+    actions = [*ContactAdminMixin.actions, call_now]
 
 
 @admin.register(m.ContactEvent)

@@ -2,7 +2,7 @@
 
 from core.api.routers import router
 
-from . import calls, webhooks
+from . import calls, contacts, webhooks
 from . import views as v
 
 router.register("crm/sources", v.ContactSourceViewSet)
@@ -25,4 +25,4 @@ router.register("crm/lead-scores", v.LeadScoreViewSet)
 router.register("crm/follow-ups", v.FollowUpViewSet)
 
 # Plain views come before the router: "place" is never read as a call id.
-urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns]
+urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns, *contacts.urlpatterns]

@@ -7,6 +7,7 @@ from core.api.viewsets import ReadOnlyModelViewSet, ScopedModelViewSet, ScopedRe
 
 from .. import models as m
 from . import serializers as s
+from .contacts import ContactWritesMixin
 
 
 def _scoped(model, serializer, doc, base=ScopedModelViewSet):
@@ -17,10 +18,14 @@ def _scoped(model, serializer, doc, base=ScopedModelViewSet):
 ContactSourceViewSet = _scoped(m.ContactSource, s.ContactSourceSerializer,
                                "Where contacts come from.")
 ContactTagViewSet = _scoped(m.ContactTag, s.ContactTagSerializer, "Tags for contacts.")
+class _ContactBase(ContactWritesMixin, ScopedModelViewSet):
+    """Contacts written through the CRUD API leave their timeline entries too."""
+
+
 ContactViewSet = _scoped(m.Contact, s.ContactSerializer,
                          "Contacts: phone numbers in E.164 (any common notation is accepted "
                          "and normalised), do-not-call flag, failed connections, custom "
-                         "fields.")
+                         "fields.", base=_ContactBase)
 ContactListViewSet = _scoped(m.ContactList, s.ContactListSerializer, "Contact lists.")
 ContactListMembershipViewSet = _scoped(m.ContactListMembership,
                                        s.ContactListMembershipSerializer,
