@@ -37,7 +37,7 @@ from ..models import (
 )
 from . import numbering
 from .finalize import activity_fields, announce, stamp
-from .generate import collect, default_issuer, generate_for_period
+from .generate import collect_many, default_issuer, generate_for_period
 from .lines import Known, metered_features
 from .totals import draft_for
 
@@ -92,8 +92,8 @@ def _chunk(chunk: dict) -> tuple[int, list[Subscription]]:
     except IntegrityError:
         log.warning("Invoice batch met a concurrent generation; invoicing one by one.")
         return 0, [Subscription(pk=pk) for pk in chunk]
-    for invoice in opened:
-        transaction.on_commit(lambda invoice=invoice: collect(invoice))
+    if opened:
+        transaction.on_commit(lambda: collect_many(opened))
     return len(invoices), singles
 
 

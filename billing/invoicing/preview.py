@@ -13,7 +13,6 @@ from django.conf import settings
 
 from .. import clock
 from ..models import InvoiceLine, Subscription
-from .generate import optional
 from .totals import draft_for
 
 
@@ -25,9 +24,8 @@ def _line(line: InvoiceLine) -> dict:
 
 
 def _credits_available(workspace_id: int) -> int | None:
-    credits = optional("services.credits")
-    if credits is None or not hasattr(credits, "balance"):
-        return None
+    from ..services import credits
+
     balance = Decimal(credits.balance(workspace_id) or 0)
     return int(balance * settings.BILLING_CREDIT_VALUE_MINOR)
 

@@ -25,7 +25,6 @@ from core.api.errors import ApiError
 from .. import clock
 from ..invoicing import batch, pdf, run_cache
 from ..invoicing.finalize import emit_paid, finalize_locked
-from ..invoicing.generate import optional
 from ..models import Invoice, InvoiceLine, Subscription
 from ..money import format_money
 
@@ -163,8 +162,9 @@ def _give_back(invoice: Invoice) -> None:
     if any(line.kind == InvoiceLine.Kind.DISCOUNT for line in lines):
         Subscription.objects.filter(pk=invoice.subscription_id, coupon_periods_used__gt=0) \
             .update(coupon_periods_used=F("coupon_periods_used") - 1)
-    credits = optional("services.credits")
-    if invoice.credits_applied and credits is not None and hasattr(credits, "refund"):
+    if invoice.credits_applied:
+        from . import credits
+
         value = Decimal(settings.BILLING_CREDIT_VALUE_MINOR)
         credits.refund(invoice.workspace_id, Decimal(invoice.credits_applied) / value,
                        reference=f"invoice:{invoice.pk}:void")

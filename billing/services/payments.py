@@ -147,6 +147,26 @@ def _outstanding(invoice: Invoice) -> int:
     return int(invoice.amount_due) - int(invoice.amount_paid)
 
 
+def chargeable(invoice_ids: list[int]) -> list[Invoice]:
+    """The open invoices among ``invoice_ids`` whose provider charges (not manual): the
+    ones ``collect`` would try, found in three queries for a whole batch."""
+    invoices = list(Invoice.objects.filter(pk__in=invoice_ids, status=Invoice.Status.OPEN)
+                    .select_related("customer__provider", "subscription__provider"))
+    missing = {i.workspace_id for i in invoices if i.customer_id is None}
+    customers = {c.workspace_id: c for c in PaymentCustomer.objects.select_related("provider")
+                 .filter(workspace_id__in=missing)}
+    fallback = default_provider()
+    due = []
+    for invoice in invoices:
+        customer = invoice.customer or customers.get(invoice.workspace_id)
+        provider = next((p for p in (getattr(customer, "provider", None),
+                                     getattr(invoice.subscription, "provider", None))
+                         if p is not None and p.is_active), fallback)
+        if adapter_for(provider).charges:
+            due.append(invoice)
+    return due
+
+
 def collect(invoice: Invoice, *, now: datetime | None = None) -> ChargeResult:
     """Try to collect an open invoice once (called by invoice generation after finalising,
     and by dunning for retries).  Returns the attempt's result; ``skipped`` when there is
