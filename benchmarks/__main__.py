@@ -33,6 +33,31 @@ def configure_environment() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
+def standalone(run, label: str) -> int:
+    """``python -m benchmarks.<one>``: the same environment and database as ``make bench``,
+    one benchmark's table."""
+    configure_environment()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from .setup_db import ensure_database
+    from .timing import print_table
+
+    if connection.vendor != "postgresql":
+        print("benchmarks need PostgreSQL: set DATABASE_URL to a postgres:// URL", file=sys.stderr)
+        return 2
+    ensure_database(connection.settings_dict["NAME"])
+    call_command("migrate", interactive=False, verbosity=0)
+    results = run()
+    print_table(results)
+    if any(not r.passed for r in results):
+        print(f"\nTARGET MISSED: {label}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--profile", action="store_true",

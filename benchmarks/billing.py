@@ -144,25 +144,9 @@ def run() -> list:
 
 
 def main() -> int:
-    from .__main__ import configure_environment
+    from .__main__ import standalone
 
-    configure_environment()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from . import setup_db
-    from .timing import print_table
-
-    setup_db.ensure_database(connection.settings_dict["NAME"])
-    call_command("migrate", interactive=False, verbosity=0)
-    results = run()
-    print_table(results)
-    if any(not r.passed for r in results):
-        print("\nTARGET MISSED: billing invoice generation")
-    return 0
+    return standalone(run, "billing invoice generation")
 
 
 if __name__ == "__main__":

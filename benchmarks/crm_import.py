@@ -100,28 +100,9 @@ def run() -> list[Result]:
 
 
 def main() -> int:
-    from .__main__ import configure_environment
+    from .__main__ import standalone
 
-    configure_environment()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from .setup_db import ensure_database
-    from .timing import print_table
-
-    if connection.vendor != "postgresql":
-        print("benchmarks need PostgreSQL: set DATABASE_URL to a postgres:// URL")
-        return 2
-    ensure_database(connection.settings_dict["NAME"])
-    call_command("migrate", interactive=False, verbosity=0)
-    results = run()
-    print_table(results)
-    if any(not r.passed for r in results):
-        print("\nTARGET MISSED: crm contact import")
-    return 0
+    return standalone(run, "crm contact import")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing.entitlements import LimitReached
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
@@ -98,13 +97,6 @@ class ReportDefinitionAdmin(BaseModelAdmin):
     def save_model(self, request, obj, form, change):
         # Recipients are set by save_related (form.save_m2m), checked by the form's clean.
         definitions.definition_save(obj, by=request.user)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except LimitReached as exc:  # the plan's schedules: a message, nothing saved
-            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-            return redirect(request.get_full_path())
 
     @admin.display(description="schedule")
     def schedule(self, definition):

@@ -4,11 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import redirect
 from django.utils.html import format_html, format_html_join
 
 from billing import entitlements
-from billing.entitlements import LimitReached
 from core import tenancy
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from core.admin.services import adopt
@@ -16,18 +14,6 @@ from core.net import client_ip
 from workspaces import models as m
 from workspaces.services import files, keys, projects, vault
 from workspaces.services import workspaces as ws
-
-
-class PlanLimitMessage:
-    """A save the plan refuses (``LimitReached``: seats, storage) is a message on the
-    form, not an error page; nothing was saved (the admin's transaction rolled back)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except LimitReached as exc:
-            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-            return redirect(request.get_full_path())
 
 
 @admin.register(m.Workspace)
@@ -78,7 +64,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(m.Membership)
-class MembershipAdmin(PlanLimitMessage, BaseModelAdmin):
+class MembershipAdmin(BaseModelAdmin):
     form = MembershipForm
     list_display = ("user", "workspace", "role", "custom_role", "created_at")
     list_filter = ("role",)
@@ -189,7 +175,7 @@ class FileForm(forms.ModelForm):
 
 
 @admin.register(m.File)
-class FileAdmin(PlanLimitMessage, BaseModelAdmin):
+class FileAdmin(BaseModelAdmin):
     form = FileForm
     list_display = ("name", "workspace", "project", "content_type", "size", "status",
                     "created_at")

@@ -7,10 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from billing.entitlements import LimitReached
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 from core.admin.services import adopt
 
@@ -36,20 +34,8 @@ class DocumentInline(admin.TabularInline):
         return False  # documents are added on their own page, through the service
 
 
-class PlanLimitMessage:
-    """A save the plan refuses (``LimitReached``) is a message on the form, not an error
-    page; nothing was saved (the admin's transaction rolled back)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except LimitReached as exc:
-            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
-            return redirect(request.get_full_path())
-
-
 @admin.register(m.KnowledgeBase)
-class KnowledgeBaseAdmin(PlanLimitMessage, BaseModelAdmin):
+class KnowledgeBaseAdmin(BaseModelAdmin):
     list_display = ("name", "workspace", "language", "chunk_size", "chunk_overlap",
                     "embedding_model", "updated_at")
     list_filter = ("language",)
@@ -125,7 +111,7 @@ class DocumentForm(forms.ModelForm):
 
 
 @admin.register(m.Document)
-class DocumentAdmin(PlanLimitMessage, BaseModelAdmin):
+class DocumentAdmin(BaseModelAdmin):
     form = DocumentForm
     list_display = ("title", "knowledge_base", "status", "chunk_count", "characters",
                     "updated_at")

@@ -6,15 +6,17 @@
 * append-only models are viewable, never editable.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import path
 
 from core import tenancy
+from core.api.errors import ApiError
 
 from .paginator import BoundedCountPaginator
 
@@ -44,6 +46,15 @@ class BaseModelAdmin(admin.ModelAdmin):
         if tenancy.is_scoped(self.model):
             queryset = tenancy.visible(queryset, tenancy.principal_for(request))
         return queryset
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A save a service refuses (a plan limit, a state that forbids it) is a message on
+        # the form, never an error page; the admin's transaction rolled back: nothing saved.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApiError as exc:
+            self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+            return redirect(request.get_full_path())
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index saying the row does not exist; another tenant's row
