@@ -89,6 +89,13 @@ def _locked(campaign: Campaign) -> Campaign:
     return Campaign.objects.select_for_update().select_related("agent").get(pk=campaign.pk)
 
 
+def _synced(original: Campaign, fresh: Campaign) -> Campaign:
+    """The caller's instance shows the new state too."""
+    original.status, original.settings = fresh.status, fresh.settings
+    original.updated_at = fresh.updated_at
+    return original
+
+
 def _state_error(campaign: Campaign, action: str, allowed) -> ApiError:
     names = " or ".join(str(C(s).label).lower() for s in allowed)
     message = (f"The campaign is {campaign.get_status_display().lower()}; only a {names} "
@@ -126,6 +133,7 @@ def _set_status(campaign: Campaign, status: str, *, reason: str = "", code: str 
 
 def campaign_start(campaign: Campaign, *, by=None) -> Campaign:
     """Draft → running (scheduled while ``starts_at`` is ahead); enrolls its contacts."""
+    original = campaign
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status != C.DRAFT:
@@ -135,20 +143,22 @@ def campaign_start(campaign: Campaign, *, by=None) -> Campaign:
         now = clock.now(campaign.workspace_id)
         ahead = campaign.starts_at is not None and campaign.starts_at > now
         _set_status(campaign, C.SCHEDULED if ahead else C.RUNNING)
-    return campaign
+    return _synced(original, campaign)
 
 
 def campaign_pause(campaign: Campaign, *, by=None, reason: str = "Paused by hand.") -> Campaign:
+    original = campaign
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status not in (C.RUNNING, C.SCHEDULED):
             raise _state_error(campaign, "paused", [C.RUNNING, C.SCHEDULED])
         _set_status(campaign, C.PAUSED, reason=reason, code="by_hand")
-    return campaign
+    return _synced(original, campaign)
 
 
 def campaign_resume(campaign: Campaign, *, by=None) -> Campaign:
     """Paused → running (re-enrolls contacts added to its lists meanwhile)."""
+    original = campaign
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status != C.PAUSED:
@@ -158,18 +168,19 @@ def campaign_resume(campaign: Campaign, *, by=None) -> Campaign:
         now = clock.now(campaign.workspace_id)
         ahead = campaign.starts_at is not None and campaign.starts_at > now
         _set_status(campaign, C.SCHEDULED if ahead else C.RUNNING)
-    return campaign
+    return _synced(original, campaign)
 
 
 def campaign_cancel(campaign: Campaign, *, by=None) -> Campaign:
     """Stops for good; calls already placed finish and are recorded."""
+    original = campaign
     with transaction.atomic():
         campaign = _locked(campaign)
         allowed = [C.DRAFT, C.SCHEDULED, C.RUNNING, C.PAUSED]
         if campaign.status not in allowed:
             raise _state_error(campaign, "cancelled", allowed)
         _set_status(campaign, C.CANCELLED)
-    return campaign
+    return _synced(original, campaign)
 
 
 def pause_for(campaign_id: int, code: str, reason: str) -> bool:
