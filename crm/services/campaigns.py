@@ -246,7 +246,7 @@ def enroll(campaign: Campaign) -> int:
 def due_zones(campaign: Campaign, now: datetime) -> list[str]:
     """Time zones of the campaign's due contacts where it is calling time now."""
     zones = (CampaignContact.objects.filter(campaign=campaign, state__in=DUE)
-             .values_list("contact__time_zone", flat=True).distinct())
+             .order_by().values_list("contact__time_zone", flat=True).distinct())
     return open_zones(campaign, now, list(zones))
 
 
