@@ -169,3 +169,52 @@ def test_a_provider_failure_is_a_failed_attempt_to_retry(server):
     assert result.placed == [] and result.refused == {"voice_provider_error": 1}
     entry = CampaignContact.objects.get(campaign=campaign)
     assert (entry.state, entry.attempts, entry.last_outcome) == (St.RETRY, 1, "failed")
+
+
+def test_a_scheduled_campaign_starts_dialling_when_its_start_comes_and_ends_at_its_end(server):
+    ten = MONDAY + timedelta(hours=10)
+    campaign = make_campaign(zones=["Europe/Lisbon"], contacts_per_zone=3, concurrency=1,
+                             starts_at=ten + timedelta(hours=1), ends_at=ten + timedelta(hours=2),
+                             at=ten)
+    campaign = started(campaign)
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert tick(campaign).placed == []
+    set_clock(campaign.workspace, ten + timedelta(hours=1))
+    result = tick(campaign)
+    assert result.status == Campaign.Status.RUNNING and len(result.placed) == 1
+    end_calls(campaign)
+    set_clock(campaign.workspace, ten + timedelta(hours=2))
+    assert tick(campaign).placed == []
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert states(campaign) == {St.COMPLETED: 1, St.PENDING: 2}
+
+
+def test_a_claim_whose_call_never_came_is_put_back_later(server):
+    ten = MONDAY + timedelta(hours=10)
+    campaign = started(make_campaign(zones=["Europe/Lisbon"], contacts_per_zone=1,
+                                     concurrency=1, at=ten))
+    # A worker died between the claim's commit and the placement.
+    CampaignContact.objects.filter(campaign=campaign).update(
+        state=St.CALLING, attempts=1, last_attempt_at=ten)
+    assert tick(campaign).placed == []  # the claim still counts against concurrency
+    set_clock(campaign.workspace, ten + timedelta(minutes=11))
+    assert len(tick(campaign).placed) == 1
+    entry = CampaignContact.objects.get(campaign=campaign)
+    assert (entry.state, entry.attempts) == (St.CALLING, 1)
+
+
+def test_a_call_whose_end_event_was_missed_still_moves_its_entry(server):
+    ten = MONDAY + timedelta(hours=10)
+    campaign = started(make_campaign(zones=["Europe/Lisbon"], contacts_per_zone=1, at=ten))
+    tick(campaign)
+    from crm.services import calls
+
+    calls.apply_event(open_calls(campaign).get(), "completed",  # its event is not handled
+                      data={"duration_seconds": 20})
+    assert states(campaign) == {St.CALLING: 1}
+    set_clock(campaign.workspace, ten + timedelta(minutes=11))
+    tick(campaign)
+    assert states(campaign) == {St.COMPLETED: 1}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
