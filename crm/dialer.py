@@ -6,7 +6,8 @@ A tick, in two steps:
 1. **Decide, locked.**  The campaign's row is locked (``FOR UPDATE SKIP LOCKED`` where
    the database has it: a second tick at the same moment skips the campaign instead of
    queueing; plain ``FOR UPDATE`` elsewhere), so two ticks never decide for one campaign
-   at once.  Free slots = ``concurrency`` less the entries already ``calling``, capped by
+   at once.  Free slots = ``concurrency`` less the entries already ``calling`` (or the
+   campaign's open calls, whichever is more), capped by
    ``rate_per_minute`` less the attempts of the last 60 s.  Do-not-call contacts still
    pending are skipped; the due entries whose contact is in its calling hours (its own
    zone), has a phone and is not on a call are claimed: ``calling``, attempts + 1.
@@ -132,7 +133,12 @@ def _decide(campaign_id: int, now: datetime | None, result: DialResult):
         entries = CampaignContact.objects.filter(campaign=campaign)
         result.skipped = entries.filter(state__in=service.DUE, contact__do_not_call=True).update(
             state=St.SKIPPED, last_outcome="do_not_call", next_attempt_at=None)
-        result.in_progress = entries.filter(state=St.CALLING).count()
+        # Claimed entries count from the claim (their call may not exist yet); calls of
+        # the campaign still open count too (an entry moved while its call goes on).
+        open_calls = (calls.Call.objects.filter(campaign=campaign,
+                                                started_at__gte=now - calls.ACTIVE_WINDOW)
+                      .exclude(status__in=calls.FINAL).count())
+        result.in_progress = max(entries.filter(state=St.CALLING).count(), open_calls)
         recent = service.placed_since(campaign, now - timedelta(seconds=60))
         free = min(campaign.concurrency - result.in_progress,
                    campaign.rate_per_minute - recent)

@@ -218,3 +218,16 @@ def test_a_call_whose_end_event_was_missed_still_moves_its_entry(server):
     assert states(campaign) == {St.COMPLETED: 1}
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.COMPLETED
+
+
+def test_open_calls_of_the_campaign_count_against_concurrency(server):
+    campaign = started(make_campaign(zones=["Europe/Lisbon"], contacts_per_zone=3,
+                                     concurrency=1, at=MONDAY + timedelta(hours=10)))
+    from crm.services import calls
+
+    someone = CampaignContact.objects.filter(campaign=campaign).first().contact
+    calls.place_call(workspace=campaign.workspace, agent=campaign.agent, contact=someone,
+                     campaign=campaign)  # by hand, outside the dialer
+    assert tick(campaign).placed == []
+    end_calls(campaign)
+    assert len(tick(campaign).placed) == 1
