@@ -17,21 +17,25 @@ from . import events as crm_events
 def handle(event: events.Event) -> None:
     if event.name not in (crm_events.CALL_ENDED, crm_events.CONTACT_CONVERTED):
         return
+    from . import scoring
     from .models import Call, Contact
-    from .services import followups, scoring
+    from .services import followups
+    from .services import scoring as lead_scores
 
     contact_id = event.payload.get("contact")
     if event.name == crm_events.CALL_ENDED and event.payload.get("call"):
         call = (Call.objects.select_related("transcript")
                 .filter(pk=event.payload["call"]).first())
         if call is not None:
+            if call.hangup_reason == scoring.NOT_PLACED:
+                return  # never dialled: nothing about the lead changed
             followups.from_call(call)
             contact_id = call.contact_id
     if contact_id is None:
         return
     contact = Contact.objects.filter(pk=contact_id, merged_into__isnull=True).first()
     if contact is not None:
-        scoring.score(contact)
+        lead_scores.score(contact)
 
 
 def connect() -> None:

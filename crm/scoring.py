@@ -33,6 +33,9 @@ RULES: dict[str, int] = {
 #: … counting only the most recent ``NOT_CONNECTED_CAP`` of them (at most -20 before decay).
 NOT_CONNECTED_CAP = 4
 LONG_CALL_SECONDS = 120
+#: A call the voice platform refused before dialling (crm.services.calls marks it so):
+#: the contact was never called, so it counts for nothing (as for ``not_connected``).
+NOT_PLACED = "not_placed"
 CONVERTED_SCORE = Decimal(100)
 
 #: Intents (normalised: lower case, spaces and dashes as underscores) → rule.
@@ -85,6 +88,8 @@ def contributions(calls, *, completed: str, not_connected: frozenset) -> list[Co
     out: list[Contribution] = []
     missed = 0
     for call in calls:
+        if call.hangup_reason == NOT_PLACED:
+            continue
         when = call.ended_at or call.created_at
         source = f"call:{call.pk}"
         if call.status == completed:

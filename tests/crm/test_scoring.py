@@ -126,3 +126,21 @@ def test_nightly_rescore_takes_active_contacts_only():
     assert services.rescore_active(days=30) == 1
     assert LeadScore.objects.filter(contact=active).count() == 1
     assert not LeadScore.objects.filter(contact=idle).exists()
+
+
+def test_a_call_never_placed_counts_for_nothing_and_scores_nobody(
+        django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    refused = call(contact, 0, status=S.FAILED)
+    Call.objects.filter(pk=refused.pk).update(hangup_reason="not_placed")
+    missed = call(contact, 0, status=S.FAILED)
+    row = services.score(contact, now=NOW)
+    assert [r["source"] for r in row.reasons] == [f"call:{missed.pk}"]
+    lead_events.connect()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            events.emit(crm_events.CALL_ENDED, {"call": refused.pk, "contact": contact.pk},
+                        workspace_id=contact.workspace_id)
+    finally:
+        events.unsubscribe(lead_events.handle)
+    assert LeadScore.objects.filter(contact=contact).count() == 1
