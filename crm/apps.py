@@ -7,6 +7,10 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM and voice calls"
 
     def ready(self):
-        from . import events
+        from . import events, lead_events
+        from .services import campaigns
 
         events.register()
+        # Campaign entries follow their calls' ends; calls feed scores and follow-ups.
+        campaigns.register()
+        lead_events.connect()

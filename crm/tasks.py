@@ -49,3 +49,8 @@ def reconcile_stale_calls(older_than_minutes: int = 30, limit: int = 200) -> dic
         except ProviderError:
             failed += 1
     return {"refreshed": done, "failed": failed}
+
+
+# Campaign dialing and lead tasks live in their own modules; importing them here is how
+# workers (which autodiscover ``crm.tasks``) know them.
+from . import tasks_campaigns, tasks_leads  # noqa: E402, F401

@@ -426,6 +426,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.calls.reconcile",
         "schedule": 10 * 60,
     },
+    # CRM: running campaigns dial (one task per campaign and tick).
+    "crm-dial-campaigns": {
+        "task": "crm.campaigns.dial",
+        "schedule": 60,
+    },
+    # CRM: follow-up reminders, the call-back rule for late transcripts, nightly scores
+    # (decay) and the call rollups of the last two days.
+    "crm-follow-up-reminders": {
+        "task": "crm.follow_ups.remind",
+        "schedule": 5 * 60,
+    },
+    "crm-follow-up-rules": {
+        "task": "crm.follow_ups.sweep",
+        "schedule": 15 * 60,
+    },
+    "crm-rollups-daily": {
+        "task": "crm.rollups.daily",
+        "schedule": 24 * 60 * 60,
+    },
+    "crm-rescore-leads": {
+        "task": "crm.leads.rescore",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- Audit trail -------------------------------------------------------------
@@ -592,3 +615,5 @@ CRM_CREDITS_PER_MINUTE = env.int("CRM_CREDITS_PER_MINUTE", default=10)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+# Lead scores: each rule's points halve every this many days (crm.scoring).
+CRM_SCORE_HALF_LIFE_DAYS = env.float("CRM_SCORE_HALF_LIFE_DAYS", default=14)

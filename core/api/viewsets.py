@@ -144,7 +144,10 @@ class ScopedMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if self.action == "create":
+        # A viewset that replaces perform_create has its service check the caller (e.g.
+        # agents: a viewer with an edit grant may add a tool); the kernel's rule is early.
+        if self.action == "create" and \
+                type(self).perform_create is ScopedMixin.perform_create:
             self._check_create_role(request)
 
     def _check_create_role(self, request) -> None:

@@ -6,8 +6,11 @@ from django.contrib import admin
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 
 from .. import models as m
+from . import analytics  # noqa: F401  (registers the call metrics and their chart)
 from .calls import call_now
+from .campaigns import CampaignAdminMixin
 from .contacts import ContactAdminMixin
+from .leads import ContactScoreAdminMixin, FollowUpAdminMixin
 
 
 class ContactNoteInline(admin.TabularInline):
@@ -24,7 +27,7 @@ class TranscriptInline(admin.StackedInline):
 
 
 @admin.register(m.Contact)
-class ContactAdmin(ContactAdminMixin, BaseModelAdmin):
+class ContactAdmin(ContactAdminMixin, ContactScoreAdminMixin, BaseModelAdmin):
     list_display = ("__str__", "workspace", "phone", "email", "company", "status",
                     "not_connected", "do_not_call", "updated_at")
     list_filter = ("status", "do_not_call", "source")
@@ -32,7 +35,7 @@ class ContactAdmin(ContactAdminMixin, BaseModelAdmin):
     filter_horizontal = ("tags",)
     readonly_fields = ("merged_into", "not_connected", "last_contacted_at", "timeline_link")
     inlines = [ContactNoteInline]
-    actions = [*ContactAdminMixin.actions, call_now]
+    actions = [*ContactAdminMixin.actions, *ContactScoreAdminMixin.actions, call_now]
 
 
 @admin.register(m.ContactEvent)
@@ -65,12 +68,13 @@ class CallAdmin(BaseModelAdmin):
 
 
 @admin.register(m.Campaign)
-class CampaignAdmin(BaseModelAdmin):
+class CampaignAdmin(CampaignAdminMixin, BaseModelAdmin):
     list_display = ("name", "workspace", "agent", "status", "concurrency", "rate_per_minute",
                     "starts_at")
     list_filter = ("status",)
     search_fields = ("name",)
     filter_horizontal = ("phone_numbers", "contact_lists")
+    readonly_fields = ("progress_link",)
 
 
 @admin.register(m.CampaignContact)
@@ -81,7 +85,7 @@ class CampaignContactAdmin(BaseModelAdmin):
 
 
 @admin.register(m.FollowUp)
-class FollowUpAdmin(BaseModelAdmin):
+class FollowUpAdmin(FollowUpAdminMixin, BaseModelAdmin):
     list_display = ("contact", "channel", "due_at", "assignee", "status", "rule")
     list_filter = ("status", "channel")
 

@@ -2,7 +2,7 @@
 
 from core.api.routers import router
 
-from . import calls, contacts, webhooks
+from . import analytics, calls, campaigns, contacts, leads, webhooks
 from . import views as v
 
 router.register("crm/sources", v.ContactSourceViewSet)
@@ -23,6 +23,8 @@ router.register("crm/campaigns", v.CampaignViewSet)
 router.register("crm/campaign-contacts", v.CampaignContactViewSet)
 router.register("crm/lead-scores", v.LeadScoreViewSet)
 router.register("crm/follow-ups", v.FollowUpViewSet)
+router.register("crm/call-metrics", analytics.CallDailyMetricViewSet)
 
 # Plain views come before the router: "place" is never read as a call id.
-urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns, *contacts.urlpatterns]
+urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns, *contacts.urlpatterns,
+               *campaigns.urlpatterns, *leads.urlpatterns, *analytics.urlpatterns]

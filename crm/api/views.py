@@ -8,6 +8,7 @@ from core.api.viewsets import ReadOnlyModelViewSet, ScopedModelViewSet, ScopedRe
 from .. import models as m
 from . import serializers as s
 from .contacts import ContactWritesMixin
+from .leads import FollowUpWritesMixin
 
 
 def _scoped(model, serializer, doc, base=ScopedModelViewSet):
@@ -53,8 +54,13 @@ CampaignContactViewSet = _scoped(m.CampaignContact, s.CampaignContactSerializer,
 LeadScoreViewSet = _scoped(m.LeadScore, s.LeadScoreSerializer,
                            "Lead score history (append-only; the latest is current).",
                            base=ScopedReadOnlyModelViewSet)
+class _FollowUpBase(FollowUpWritesMixin, ScopedModelViewSet):
+    """Follow-ups made through the CRUD API leave their timeline entry too."""
+
+
 FollowUpViewSet = _scoped(m.FollowUp, s.FollowUpSerializer,
-                          "Follow-ups: due date, channel, assignee, status.")
+                          "Follow-ups: due date, channel, assignee, status.",
+                          base=_FollowUpBase)
 
 
 class ProviderEventViewSet(ReadOnlyModelViewSet):

@@ -194,7 +194,9 @@ def place_call(*, workspace, agent, contact: Contact, from_number=None, campaign
         if fresh is None or fresh["do_not_call"] or not fresh["phone"]:
             _check(workspace_id, agent, Contact(**(fresh or {"phone": ""}),
                                                 workspace_id=workspace_id), campaign)
-        busy = (Call.objects.filter(contact_id=contact.pk, created_at__gte=now - ACTIVE_WINDOW)
+        # created_at is the real time a row was written (not the billing clock's "now").
+        busy = (Call.objects.filter(contact_id=contact.pk,
+                                    created_at__gte=timezone.now() - ACTIVE_WINDOW)
                 .exclude(status__in=FINAL).first())
         if busy is not None:
             _refuse(409, "call_in_progress", f"This contact is already on a call (call "

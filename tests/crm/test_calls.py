@@ -62,8 +62,9 @@ def balance(workspace) -> Decimal:
 
 
 def kinds(contact) -> list[str]:
-    return list(ContactEvent.objects.filter(contact=contact).order_by("id")
-                .values_list("kind", flat=True))
+    """The contact's call entries (scores and follow-ups add their own)."""
+    return list(ContactEvent.objects.filter(contact=contact, kind__startswith="call.")
+                .order_by("id").values_list("kind", flat=True))
 
 
 # --- placing --------------------------------------------------------------------------------

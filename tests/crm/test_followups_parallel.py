@@ -15,8 +15,6 @@ from crm.models.rollups import CallDailyMetric
 from crm.services import followups, rollups
 from tests.factories import AgentFactory, CallFactory, ContactFactory, UserFactory
 
-from .rollup_table import rollup_table  # noqa: F401
-
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREADS = 4
 
@@ -47,7 +45,6 @@ def test_four_reminder_runs_at_once_send_each_reminder_once():
     assert not FollowUp.objects.filter(reminded_at__isnull=True).exists()
 
 
-@pytest.mark.usefixtures("rollup_table")
 def test_four_rollups_of_one_period_at_once_leave_one_set_of_rows():
     contact = ContactFactory()
     agent = AgentFactory(workspace=contact.workspace, kind="voice")

@@ -17,9 +17,7 @@ from crm.models.rollups import CallDailyMetric
 from crm.services import rollups
 from tests.factories import AgentFactory, CallFactory, ContactFactory, CustomerFactory
 
-from .rollup_table import rollup_table  # noqa: F401
-
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rollup_table")]
+pytestmark = pytest.mark.django_db
 S = Call.Status
 D1, D2, D3 = date(2026, 5, 10), date(2026, 5, 11), date(2026, 5, 12)
 

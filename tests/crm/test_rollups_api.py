@@ -12,10 +12,7 @@ from tests.contract.isolation import make_tenant
 from tests.factories import AgentFactory
 from tests.factories.crm_rollups import CallDailyMetricFactory
 
-from .rollup_table import rollup_table  # noqa: F401
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.crm.leads_urls"),
-              pytest.mark.usefixtures("rollup_table")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.crm.leads_urls")]
 URL = "/api/v1/crm/analytics/calls/"
 
 

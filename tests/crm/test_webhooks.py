@@ -78,7 +78,8 @@ def state(call):
             "charged": call.credits_charged, "recording": call.recording_url,
             "balance": credits.balance(call.workspace_id),
             "not_connected": contact.not_connected,
-            "timeline": sorted(ContactEvent.objects.filter(contact=contact)
+            "timeline": sorted(ContactEvent.objects.filter(contact=contact,
+                                                           kind__startswith="call.")
                                .values_list("kind", flat=True))}
 
 

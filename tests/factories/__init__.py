@@ -91,6 +91,7 @@ from .crm import (
     ProviderEventFactory,
     TranscriptFactory,
 )
+from .crm_rollups import CallDailyMetricFactory
 from .platform import (
     ClockedScheduleFactory,
     CrontabScheduleFactory,
@@ -157,6 +158,7 @@ __all__ = [
     "ApiTokenFactory",
     "AuditEntryFactory",
     "BillingEventFactory",
+    "CallDailyMetricFactory",
     "CallFactory",
     "CampaignContactFactory",
     "CampaignFactory",

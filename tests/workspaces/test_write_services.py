@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core import live_settings
 from tests.factories import MembershipFactory, ProjectFactory, TagFactory, WorkspaceFactory
 from workspaces.models import Activity, File, Membership, Project, Secret
 from workspaces.services import files, vault
@@ -172,12 +173,13 @@ def test_project_factory_rows_get_no_feed_entry_by_themselves(db):
 
 
 def test_an_oversized_file_in_the_admin_is_a_form_error(client, settings, tmp_path):
-    settings.MEDIA_ROOT, settings.FILE_UPLOAD_MAX_BYTES = tmp_path, 4
+    settings.MEDIA_ROOT = tmp_path
+    live_settings.setting_set(key="upload_max_mb", value=1)  # staff's limit, live
     ws = WorkspaceFactory()
     staff_member(client, {ws: "member"}, ["view_file", "add_file"])
     response = client.post(reverse("admin:workspaces_file_add"),
                            {"workspace": ws.pk, "name": "Big", "status": "active",
-                            "file": SimpleUploadedFile("big.txt", b"hello"),
+                            "file": SimpleUploadedFile("big.txt", b"x" * (1024 * 1024 + 1)),
                             "metadata": "{}", "access_permissions": "{}"})
     assert response.status_code == 200
     assert "Files may be at most" in str(response.context["adminform"].form.errors["file"])
