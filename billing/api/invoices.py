@@ -2,7 +2,7 @@
 the next invoice (owner/admin or staff), and staff decisions: void, mark paid, mark
 uncollectible.
 
-Thin over ``billing.services.invoices`` and ``billing.invoicing.preview``: the rules
+Thin over ``billing.services.invoices`` and ``billing.invoicing.previews``: the rules
 and every refusal (structured ``ApiError``: 403 staff only, 409 ``invalid_state``)
 come from there, the same as in the admin.  Other tenants' invoices answer 404.
 """
@@ -29,7 +29,7 @@ from core.context import request_user
 from core.downloads import content_disposition
 
 from .. import models as m
-from ..invoicing.preview import preview
+from ..invoicing.previews import preview
 from ..services import invoices as services
 
 PDF_TYPE = "application/pdf"

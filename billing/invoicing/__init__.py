@@ -5,7 +5,7 @@ Public entry points (others call these)::
 
     lines_for_period(sub, start, end) -> list[InvoiceLine]   # .lines
     generate_for_period(sub, start, end) -> Invoice | None   # .generate
-    preview(sub, now=None) -> dict                           # .preview
+    preview(sub, now=None) -> dict                           # .previews
     numbering.next_number(issuer) -> (sequence, number)      # .numbering
 
 Imported lazily here so ``billing.invoicing.numbering`` stays importable alone.
@@ -25,6 +25,6 @@ def generate_for_period(sub, start, end):
 
 
 def preview(sub, now=None):
-    from .preview import preview as run
+    from .previews import preview as run
 
     return run(sub, now=now)
