@@ -63,6 +63,7 @@ def _action_view(name: str):
 
     class CampaignActionView(APIView):
         permission_classes = [TenantPermission]
+        queryset = Campaign.objects.all()  # the resource the path's id names
 
         @extend_schema(
             operation_id=f"crm_campaigns_{name}", tags=["crm"], summary=summary,
@@ -112,6 +113,7 @@ ProgressSerializer = inline_serializer("CampaignProgress", {
 
 class CampaignDialView(APIView):
     permission_classes = [TenantPermission]
+    queryset = Campaign.objects.all()  # the resource the path's id names
 
     @extend_schema(
         operation_id="crm_campaigns_dial", tags=["crm"], summary="Run one dialer tick now",
@@ -129,6 +131,7 @@ class CampaignDialView(APIView):
 
 class CampaignProgressView(APIView):
     permission_classes = [TenantPermission]
+    queryset = Campaign.objects.all()  # the resource the path's id names
 
     @extend_schema(
         operation_id="crm_campaigns_progress", tags=["crm"], summary="Campaign progress",

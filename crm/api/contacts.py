@@ -115,6 +115,7 @@ class ContactImportSerializer(serializers.Serializer):
 
 class ContactDuplicatesView(APIView):
     permission_classes = [TenantPermission]
+    queryset = m.Contact.objects.all()  # the resource the path's id names
 
     @extend_schema(
         operation_id="crm_contacts_duplicates", tags=["crm"],
@@ -133,6 +134,7 @@ class ContactDuplicatesView(APIView):
 
 class ContactMergeView(APIView):
     permission_classes = [TenantPermission]
+    queryset = m.Contact.objects.all()  # the resource the path's id names
 
     @extend_schema(
         operation_id="crm_contacts_merge", tags=["crm"],
@@ -159,6 +161,7 @@ class ContactMergeView(APIView):
 
 class ContactConvertView(APIView):
     permission_classes = [TenantPermission]
+    queryset = m.Contact.objects.all()  # the resource the path's id names
 
     @extend_schema(
         operation_id="crm_contacts_convert", tags=["crm"],

@@ -60,6 +60,7 @@ class CloseSerializer(serializers.Serializer):
 
 class _CloseView(APIView):
     permission_classes = [TenantPermission]
+    queryset = m.FollowUp.objects.all()  # the resource the path's id names
     close = None
 
     def post(self, request, pk: int):
@@ -103,6 +104,7 @@ class FollowUpCancelView(_CloseView):
 
 class ContactScoreView(APIView):
     permission_classes = [TenantPermission]
+    queryset = m.Contact.objects.all()  # the resource the path's id names
 
     @extend_schema(operation_id="crm_contacts_score", tags=["crm"], request=None,
                    summary="Score this contact now",

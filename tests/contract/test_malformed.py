@@ -223,7 +223,9 @@ def test_every_write_refuses_deep_and_surrogate_bodies(world, index, operation):
             answer = send(url, body, content_type="application/json")
             no_server_error(answer, f"{kind} {method} {url} with a {name} body")
             if authenticates_itself(operation):
-                assert answer.status_code == 401, (name, answer.content[:300])
+                # Refused unauthenticated: 401 for our own webhooks, the code each
+                # provider's protocol names for its signature (Stripe 400, voice 403).
+                assert answer.status_code in (400, 401, 403), (name, answer.content[:300])
             elif kind == "superuser_session" and schema is not None:
                 # Whoever the body reaches, it is refused as a whole, with a stable code.
                 assert answer.status_code == 400, (name, answer.content[:300])
