@@ -4,56 +4,22 @@ the services, refusals shown as messages (never a server error), status colours.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect
-from django.utils.html import format_html
 
 from core import tenancy
 from core.admin.base import BaseModelAdmin
 from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
-from core.admin.services import adopt
-from core.api.errors import ApiError
+from core.admin.services import REFUSALS, adopt, call, error_text
 
 from ..services import agents as services
 
 COLOURS = {"draft": GREY, "active": GREEN, "paused": AMBER, "archived": GREY,
            "published": BLUE, "open": GREEN, "closed": GREY, "ok": GREEN, "error": RED}
-#: What the admin catches from a service: refusals meant for the user.
-REFUSALS = (ApiError, ValidationError)
 
 
 def badge(obj, field: str = "status"):
     value = getattr(obj, field)
     return status_badge(value, getattr(obj, f"get_{field}_display")(), COLOURS)
-
-
-def error_text(exc: Exception) -> str:
-    """One readable line for a refusal: the message and any field errors, named."""
-    if isinstance(exc, ApiError):
-        parts = [str(exc.message)]
-        for field, problems in (exc.errors or {}).items():
-            problems = problems if isinstance(problems, list | tuple) else [problems]
-            parts.append(f"{field}: {'; '.join(str(p) for p in problems)}")
-        return " ".join(parts)
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        return " ".join("; ".join(problems) if field == "__all__" else
-                        f"{field}: {'; '.join(problems)}"
-                        for field, problems in exc.message_dict.items())
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
-
-
-def call(model_admin, request, what: str, func, *args, **kwargs):
-    """``func(...)`` in a savepoint; a refusal becomes an error message (returns None)."""
-    try:
-        with transaction.atomic():
-            return func(*args, **kwargs)
-    except REFUSALS as exc:
-        model_admin.message_user(request, format_html("{}: {}", what, error_text(exc)),
-                                 messages.ERROR)
-    return None
 
 
 def principal(request) -> tenancy.Principal:

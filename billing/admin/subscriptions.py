@@ -18,8 +18,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -29,8 +28,7 @@ from django_fsm import can_proceed
 from core import tenancy
 from core.admin.base import BaseModelAdmin
 from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
-from core.admin.services import adopt
-from core.api.errors import ApiError
+from core.admin.services import REFUSALS, adopt, call, error_text
 from workspaces.models import Activity
 
 from .. import models as m
@@ -42,34 +40,9 @@ Status = m.Subscription.Status
 COLOURS = {"trialing": BLUE, "active": GREEN, "past_due": RED, "paused": AMBER,
            "cancelled": GREY, "ended": GREY, "draft": GREY, "open": BLUE, "paid": GREEN,
            "void": GREY, "uncollectible": RED}
-REFUSALS = (ApiError, ValidationError)
 TEMPLATE = "admin/billing/subscription/action.html"
 #: Rows the timeline shows (newest first); the workspace's activity feed has them all.
 TIMELINE_ROWS = 50
-
-
-def error_text(exc: Exception) -> str:
-    """One readable line for a refusal: the message and any field errors, named."""
-    if isinstance(exc, ApiError):
-        parts = [str(exc.message)]
-        for name, problems in (exc.errors or {}).items():
-            problems = problems if isinstance(problems, list | tuple) else [problems]
-            parts.append(f"{name}: {'; '.join(str(p) for p in problems)}")
-        return " ".join(parts)
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
-
-
-def call(model_admin, request, what: str, func, *args, **kwargs):
-    """``func(...)`` in a savepoint; a refusal becomes an error message (returns None)."""
-    try:
-        with transaction.atomic():
-            return func(*args, **kwargs)
-    except REFUSALS as exc:
-        model_admin.message_user(request, format_html("{}: {}", what, error_text(exc)),
-                                 messages.ERROR)
-    return None
 
 
 def principal(request) -> tenancy.Principal:

@@ -6,12 +6,11 @@ import logging
 from importlib import import_module
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import format_html
 
 from core.admin.display import AMBER, BLUE, GREEN, GREY, RED, status_badge
-from core.api.errors import ApiError
+from core.admin.services import REFUSALS, error_text
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +19,6 @@ COLOURS = {
     "pending": GREY, "queued": GREY, "running": BLUE, "succeeded": GREEN, "failed": RED,
     "skipped": "#9ca3af", "cancelled": AMBER, "timed_out": RED,
 }
-#: What the admin catches from a service: refusals meant for the user.
-REFUSALS = (ApiError, ValidationError)
 
 
 class Unavailable(Exception):
@@ -38,24 +35,6 @@ def service(module: str, name: str):
 
 def badge(obj):
     return status_badge(obj.status, obj.get_status_display(), COLOURS)
-
-
-def error_text(exc: Exception) -> str:
-    """One readable line for a refusal: the message and any field errors, named."""
-    if isinstance(exc, ApiError):
-        parts = [str(exc.message)]
-        for field, problems in (exc.errors or {}).items():
-            problems = problems if isinstance(problems, list | tuple) else [problems]
-            parts.append(f"{field}: {'; '.join(str(p) for p in problems)}")
-        return " ".join(parts)
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return " ".join(
-                f"{'; '.join(problems)}" if field == "__all__" else
-                f"{field}: {'; '.join(problems)}"
-                for field, problems in exc.message_dict.items())
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 def call(model_admin, request, what: str, func, **kwargs):
