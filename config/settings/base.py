@@ -104,6 +104,8 @@ LOCAL_APPS = [
     "agents",
     "billing",
     "crm",
+    "webhooks",
+    "marketplace",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # The kernel (core/) imports no app above it: it reaches them only through these

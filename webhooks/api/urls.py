@@ -1,0 +1,3 @@
+"""API routes of the webhooks app on the kernel's router."""
+
+urlpatterns = []
