@@ -1,0 +1,1 @@
+"""Back office of metrics, dashboards (charts), exports and rollups."""

@@ -1,0 +1,1 @@
+"""Back office of product events (analytics.Event): capture log, partitions."""

@@ -1,0 +1,3 @@
+"""API of metrics, dashboards (with their data), exports and rollups."""
+
+urlpatterns = []
