@@ -116,7 +116,8 @@ def _rendered(widget: dict) -> dict:
     if widget["error"] or widget["chart"] == m.DashboardWidget.Chart.NUMBER:
         return shown
     buckets = [p["bucket"] for p in widget["series"][0]["points"]] if widget["series"] else []
-    shown["buckets"] = [(bucket[:16].replace("T", " "),
+    width = {"hour": 16, "month": 7}.get(widget["interval"], 10)  # 2026-03-01 12:00
+    shown["buckets"] = [(bucket[:width].replace("T", " "),
                          [s["points"][n]["value"] for s in widget["series"]])
                         for n, bucket in enumerate(buckets)]
     if widget["chart"] == m.DashboardWidget.Chart.TABLE or not buckets:

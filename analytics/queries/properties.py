@@ -81,8 +81,14 @@ def percentile_of(values: list[float], fraction: float) -> float:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    """A finite number a double holds (``10**400`` is not: no database column compares
+    with it)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def validate_key(key, field: str = "property") -> str:
@@ -148,7 +154,7 @@ def apply_filters(events: QuerySet, filters: list[dict]) -> QuerySet:
         alias = f"_filter_{n}"
         if op in NUMERIC_OPS:
             events = events.alias(**{alias: NumericProperty(key)}).filter(
-                **{f"{alias}__{op}": value})
+                **{f"{alias}__{op}": float(value)})
         elif op == "contains":
             events = events.alias(**{alias: KeyTextTransform(key, "properties")}).filter(
                 **{f"{alias}__icontains": value})

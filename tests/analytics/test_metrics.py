@@ -235,6 +235,8 @@ def test_breakdown_values_equal_sql_per_value(workspace):
      "'op' must be one of"),
     ({"filters": [{"property": "amount", "op": "gt", "value": "ten"}]}, "filters",
      "must be a number"),
+    ({"filters": [{"property": "amount", "op": "lt", "value": 10**400}]}, "filters",
+     "must be a number"),
     ({"filters": [{"property": "", "op": "eq", "value": 1}]}, "filters", "non-empty"),
     ({"filters": [{"property": "plan", "op": "eq"}]}, "filters", "needs a 'value'"),
     ({"filters": [{"property": "plan", "op": "exists", "value": "yes"}]}, "filters",
