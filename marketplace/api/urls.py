@@ -1,3 +1,6 @@
-"""API routes of the marketplace app on the kernel's router."""
+"""API routes of the marketplace app on the kernel's router: each module registers its
+resources when imported."""
 
-urlpatterns = []
+from . import catalogue, usage
+
+urlpatterns = [*catalogue.urlpatterns, *usage.urlpatterns]
