@@ -5,4 +5,4 @@ cancelling and re-running call ``workflows.services``; refusals become admin
 messages or form errors, never a server error.
 """
 
-from . import catalogue, definitions, executions  # noqa: F401  (registrations)
+from . import catalogue, definitions, executions, templates  # noqa: F401  (registrations)

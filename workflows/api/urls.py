@@ -8,6 +8,7 @@ from django.urls import path
 
 from core.api.routers import router
 
+from . import templates as t
 from . import views as v
 from .webhooks import WebhookView
 
@@ -22,6 +23,17 @@ router.register("workflows/spans", v.NodeExecutionViewSet)
 router.register("workflows/metrics", v.ExecutionMetricViewSet)
 router.register("workflows/node-categories", v.NodeCategoryViewSet)
 router.register("workflows/node-types", v.NodeTypeViewSet)
+router.register("workflows/templates", t.WorkflowTemplateViewSet)
+router.register("workflows/template-gallery", t.TemplateGalleryViewSet,
+                basename="workflows-template-gallery")
+router.register("workflows/template-collections", t.TemplateCollectionViewSet)
+router.register("workflows/template-favorites", t.TemplateFavoriteViewSet)
+router.register("workflows/template-reviews", t.TemplateReviewViewSet)
+router.register("workflows/template-installations", t.TemplateInstallationViewSet)
+router.register("workflows/node-templates", t.NodeTemplateViewSet)
+router.register("workflows/node-template-gallery", t.NodeTemplateGalleryViewSet,
+                basename="workflows-node-template-gallery")
+router.register("workflows/node-ratings", t.NodeRatingViewSet)
 router.register("workflows", v.WorkflowViewSet)
 
 urlpatterns = [

@@ -12,6 +12,15 @@ from .definitions import (
     WorkflowVersion,
 )
 from .executions import Execution, ExecutionMetric, NodeExecution
+from .templates import (
+    NodeRating,
+    NodeTemplate,
+    TemplateCollection,
+    TemplateFavorite,
+    TemplateInstallation,
+    TemplateReview,
+    WorkflowTemplate,
+)
 
 __all__ = [
     "Connection",
@@ -21,9 +30,16 @@ __all__ = [
     "Node",
     "NodeCategory",
     "NodeExecution",
+    "NodeRating",
+    "NodeTemplate",
     "NodeType",
+    "TemplateCollection",
+    "TemplateFavorite",
+    "TemplateInstallation",
+    "TemplateReview",
     "Trigger",
     "Workflow",
     "WorkflowShare",
+    "WorkflowTemplate",
     "WorkflowVersion",
 ]
