@@ -1,4 +1,5 @@
-"""Celery tasks of lead scoring, follow-ups and call rollups (for beat)."""
+"""Celery tasks of lead scoring (and its agent refinement), follow-ups, and the call
+and user KPI rollups (for beat)."""
 
 from __future__ import annotations
 
@@ -42,4 +43,24 @@ def rollup_yesterday(days: int = 2) -> dict:
 
     yesterday = timezone.now().date() - timedelta(days=1)
     stats = rollups.rollup(yesterday - timedelta(days=days - 1), yesterday)
+    return {k: int(v) for k, v in stats.items()}
+
+
+@shared_task(name="crm.leads.refine", acks_late=True)
+def refine_score(score_id: int) -> int | None:
+    """Ask the workspace's agent to refine the rules score ``score_id`` (queued after a
+    score is written, when the workspace names an agent); the agent score's id, or None."""
+    from .services import lead_agent
+
+    row = lead_agent.refine(score_id)
+    return row.pk if row is not None else None
+
+
+@shared_task(name="crm.rollups.user_kpis", acks_late=True)
+def rollup_user_kpis_yesterday(days: int = 2) -> dict:
+    """Nightly: recompute the user KPIs of the last ``days`` UTC days up to yesterday."""
+    from .services import rollups
+
+    yesterday = timezone.now().date() - timedelta(days=1)
+    stats = rollups.rollup_user_kpis(yesterday - timedelta(days=days - 1), yesterday)
     return {k: int(v) for k, v in stats.items()}

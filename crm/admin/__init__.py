@@ -6,7 +6,7 @@ from django.contrib import admin
 from core.admin.base import BaseModelAdmin, ReadOnlyModelAdmin
 
 from .. import models as m
-from . import analytics  # noqa: F401  (registers the call metrics and their chart)
+from . import analytics, workspace_settings  # noqa: F401  (register rollups, CRM settings)
 from .calls import call_now
 from .campaigns import CampaignAdminMixin
 from .contacts import ContactAdminMixin

@@ -1,9 +1,9 @@
-"""Admin of the call rollups: the rows (read-only) and a chart page — calls and
-connected calls per day with the connect rate, over a chosen period, workspace and
-agent — drawn with matplotlib (object API, SVG inline, as reports/ draws its charts).
+"""Admin of the daily rollups — call metrics per agent, user KPIs per CRM user: the rows
+(read-only) and a chart page each (``RollupChartMixin``) — calls and connected calls per
+day with the connect rate, over a chosen period and workspace, with a table per agent or
+user — drawn with matplotlib (object API, SVG inline, as reports/ draws its charts).
 
-Register with ``admin.site.register(CallDailyMetric, CallDailyMetricAdmin)`` (done here;
-the lead imports this module from crm/admin/__init__.py).
+Both admins are registered here (crm/admin/__init__.py imports this module).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from core import tenancy
 from core.admin.base import ReadOnlyModelAdmin
 from workspaces.models import Workspace
 
-from ..models.rollups import CallDailyMetric
-from ..services import rollups
+from ..models.rollups import CallDailyMetric, UserDailyKpi
+from ..services import kpis, rollups
 
 CHART_TEMPLATE = "admin/crm/calldailymetric/chart.html"
 DEFAULT_DAYS = 30
@@ -50,15 +50,15 @@ class ChartForm(forms.Form):
         return data
 
 
-def by_day(rows) -> list[dict]:
-    """The rows summed per day, oldest first (one chart point per day)."""
+def by_day(rows, totals=rollups.totals) -> list[dict]:
+    """The rows summed per day by ``totals``, oldest first (one chart point per day)."""
     days = defaultdict(list)
     for row in rows:
         days[row.day].append(row)
-    return [{"day": day, **rollups.totals(group)} for day, group in sorted(days.items())]
+    return [{"day": day, **totals(group)} for day, group in sorted(days.items())]
 
 
-def chart_svg(points: list[dict]) -> str | None:
+def chart_svg(points: list[dict], title: str = "Calls per day") -> str | None:
     """Calls and connected calls per day (bars) with the connect rate (line); None when
     there is nothing to draw."""
     if not points:
@@ -82,7 +82,7 @@ def chart_svg(points: list[dict]) -> str | None:
     handles = axes.get_legend_handles_labels()
     more = rate.get_legend_handles_labels()
     axes.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
-    axes.set_title("Calls per day")
+    axes.set_title(title)
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -90,21 +90,24 @@ def chart_svg(points: list[dict]) -> str | None:
     return svg[svg.index("<svg"):]
 
 
-@admin.register(CallDailyMetric)
-class CallDailyMetricAdmin(ReadOnlyModelAdmin):
-    list_display = ("day", "workspace", "agent", "calls", "connected", "connect_rate",
-                    "avg_duration_seconds", "cost", "credits", "conversions")
-    list_filter = ("day",)
-    date_hierarchy = "day"
-    change_list_template = "admin/crm/calldailymetric/change_list.html"
+class RollupChartMixin:
+    """A chart page for a daily rollup admin: the rows of a period (and workspace) summed
+    per day into the calls chart, with a table per ``group_field`` and per day.  The
+    admin names its ``chart_title`` (and ``svg_title``), ``chart_template``,
+    ``group_field`` (the column after workspace and day), the label of rows without one
+    (``nobody``) and its ``totals``."""
 
-    @admin.display(description="connect rate")
-    def connect_rate(self, row):
-        return f"{row.connect_rate * 100:.1f}%"
+    chart_title = ""
+    svg_title = "Calls per day"
+    chart_template = ""
+    group_field = ""
+    nobody = ""
+    totals = staticmethod(rollups.totals)
 
     def get_urls(self):
-        return [path("chart/", self.admin_site.admin_view(self.chart_view),
-                     name="crm_calldailymetric_chart"), *super().get_urls()]
+        name = f"{self.opts.app_label}_{self.opts.model_name}_chart"
+        return [path("chart/", self.admin_site.admin_view(self.chart_view), name=name),
+                *super().get_urls()]
 
     def chart_view(self, request):
         principal = tenancy.principal_for(request)
@@ -120,23 +123,58 @@ class CallDailyMetricAdmin(ReadOnlyModelAdmin):
         rows = self.get_queryset(request).filter(day__gte=start, day__lte=end)
         if workspace is not None:
             rows = rows.filter(workspace=workspace)
-        rows = list(rows.select_related("agent", "workspace").order_by("day", "agent_id"))
-        points = by_day(rows)
-        svg = chart_svg(points)
+        rows = list(rows.select_related(self.group_field, "workspace")
+                    .order_by("day", f"{self.group_field}_id"))
+        points = by_day(rows, self.totals)
+        svg = chart_svg(points, title=self.svg_title)
         context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": "Call analytics", "form": form, "start": start, "end": end,
-                   "points": points, "totals": rollups.totals(rows),
-                   "agents": _by_agent(rows), "chart": mark_safe(svg) if svg else None}
-        return TemplateResponse(request, CHART_TEMPLATE, context)
+                   "title": self.chart_title, "form": form, "start": start, "end": end,
+                   "points": points, "totals": self.totals(rows),
+                   "groups": self._groups(rows), "chart": mark_safe(svg) if svg else None}
+        return TemplateResponse(request, self.chart_template, context)
+
+    def _groups(self, rows) -> list[dict]:
+        groups = defaultdict(list)
+        for row in rows:
+            groups[(row.workspace, getattr(row, self.group_field))].append(row)
+        return [{"workspace": ws, "group": who or self.nobody, **self.totals(group)}
+                for (ws, who), group in sorted(groups.items(),
+                                               key=lambda kv: (kv[0][0].pk,
+                                                               getattr(kv[0][1], "pk", 0)))]
 
 
-def _by_agent(rows) -> list[dict]:
-    groups = defaultdict(list)
-    for row in rows:
-        groups[(row.workspace, row.agent)].append(row)
-    return [{"workspace": ws, "agent": agent or "(no agent)", **rollups.totals(group)}
-            for (ws, agent), group in sorted(groups.items(),
-                                             key=lambda kv: (kv[0][0].pk,
-                                                             getattr(kv[0][1], "pk", 0)))]
+@admin.register(CallDailyMetric)
+class CallDailyMetricAdmin(RollupChartMixin, ReadOnlyModelAdmin):
+    list_display = ("day", "workspace", "agent", "calls", "connected", "connect_rate",
+                    "avg_duration_seconds", "cost", "credits", "conversions")
+    list_filter = ("day",)
+    date_hierarchy = "day"
+    change_list_template = "admin/crm/calldailymetric/change_list.html"
+    chart_title = "Call analytics"
+    chart_template = CHART_TEMPLATE
+    group_field = "agent"
+    nobody = "(no agent)"
+
+    @admin.display(description="connect rate")
+    def connect_rate(self, row):
+        return f"{row.connect_rate * 100:.1f}%"
 
 
+@admin.register(UserDailyKpi)
+class UserDailyKpiAdmin(RollupChartMixin, ReadOnlyModelAdmin):
+    list_display = ("day", "workspace", "user", "calls", "connected", "connect_rate",
+                    "talk_time_seconds", "conversions", "follow_ups_done",
+                    "follow_ups_overdue", "cost", "credits")
+    list_filter = ("day",)
+    date_hierarchy = "day"
+    change_list_template = "admin/crm/userdailykpi/change_list.html"
+    chart_title = "User KPIs"
+    svg_title = "Calls of the workspace's users per day"
+    chart_template = "admin/crm/userdailykpi/chart.html"
+    group_field = "user"
+    nobody = "(nobody)"
+    totals = staticmethod(kpis.totals)
+
+    @admin.display(description="connect rate")
+    def connect_rate(self, row):
+        return f"{row.connect_rate * 100:.1f}%"

@@ -1,4 +1,5 @@
-"""Call analytics API: the daily rollups (``CallDailyMetric``) as a read-only resource,
+"""Call analytics API: the daily rollups (``CallDailyMetric``, and the user KPIs
+``UserDailyKpi`` as ``crm/user-kpis``) as read-only resources,
 and ``GET /api/v1/crm/analytics/calls/`` answering the rows of a period with their
 totals (what the predecessor's dashboards read from trigger-maintained tables).
 
@@ -30,7 +31,7 @@ from core.api.serializers import BaseModelSerializer
 from core.api.viewsets import ScopedReadOnlyModelViewSet
 from workspaces.models import Workspace
 
-from ..models.rollups import CallDailyMetric
+from ..models.rollups import CallDailyMetric, UserDailyKpi
 from ..services import rollups
 
 DEFAULT_DAYS = 30
@@ -51,6 +52,24 @@ class CallDailyMetricViewSet(ScopedReadOnlyModelViewSet):
 
     queryset = CallDailyMetric.objects.all()
     serializer_class = CallDailyMetricSerializer
+
+
+class UserDailyKpiSerializer(BaseModelSerializer):
+    connect_rate = serializers.DecimalField(max_digits=6, decimal_places=4, read_only=True,
+                                            help_text="connected / calls (0..1).")
+
+    class Meta:
+        model = UserDailyKpi
+        fields = "__all__"
+        read_only_fields = [f.name for f in UserDailyKpi._meta.fields]
+
+
+class UserDailyKpiViewSet(ScopedReadOnlyModelViewSet):
+    """Calls, talk time, conversions and follow-ups per workspace, UTC day and CRM user
+    (rolled up nightly; filter with ``?day__gte=&day__lte=&user=``)."""
+
+    queryset = UserDailyKpi.objects.all()
+    serializer_class = UserDailyKpiSerializer
 
 
 class CallTotalsSerializer(serializers.Serializer):

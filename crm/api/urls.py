@@ -2,7 +2,7 @@
 
 from core.api.routers import router
 
-from . import analytics, calls, campaigns, contacts, leads, webhooks
+from . import analytics, calls, campaigns, contacts, leads, webhooks, workspace_settings
 from . import views as v
 
 router.register("crm/sources", v.ContactSourceViewSet)
@@ -24,6 +24,8 @@ router.register("crm/campaign-contacts", v.CampaignContactViewSet)
 router.register("crm/lead-scores", v.LeadScoreViewSet)
 router.register("crm/follow-ups", v.FollowUpViewSet)
 router.register("crm/call-metrics", analytics.CallDailyMetricViewSet)
+router.register("crm/user-kpis", analytics.UserDailyKpiViewSet)
+router.register("crm/settings", workspace_settings.CrmSettingsViewSet)
 
 # Plain views come before the router: "place" is never read as a call id.
 urlpatterns = [*webhooks.urlpatterns, *calls.urlpatterns, *contacts.urlpatterns,

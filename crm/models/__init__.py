@@ -12,5 +12,6 @@ from .contacts import (  # noqa: F401
     Customer,
 )
 from .leads import FollowUp, LeadScore  # noqa: F401
-from .rollups import CallDailyMetric  # noqa: F401
+from .rollups import CallDailyMetric, UserDailyKpi  # noqa: F401
 from .voice import Call, PhoneNumber, ProviderEvent, Transcript  # noqa: F401
+from .workspace_settings import CrmSettings  # noqa: F401

@@ -17,11 +17,16 @@ rows updated (``computed_at`` moves), rows of days that no longer have calls del
 and rows that come out the same are left alone — running it again changes nothing.
 Beat runs it nightly for yesterday (``crm.tasks_leads.rollup_yesterday``);
 ``manage.py crm_rollup --from --to`` recomputes a range.
+
+``write(table, wanted, …)`` is that upsert for any daily table keyed by (workspace, day,
+one more column): the user KPIs (``UserDailyKpi``, computed in ``crm.services.kpis``)
+go through it too (``rollup_user_kpis``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -41,7 +46,7 @@ VALUES = ("calls", "connected", "total_duration_seconds", "avg_duration_seconds"
 _LOCK_KEY = 0x63726D52  # "crmR": one rollup writer at a time
 
 
-def _bounds(start_day: date, end_day: date) -> tuple[datetime, datetime]:
+def bounds(start_day: date, end_day: date) -> tuple[datetime, datetime]:
     if start_day is None or end_day is None or start_day > end_day:
         raise ApiError(400, "invalid", "The range needs a start day on or before its end day.",
                        errors={"from": ["On or before 'to'."]})
@@ -60,7 +65,7 @@ def _zero() -> dict:
 
 def compute(start_day: date, end_day: date, workspace_id: int | None = None) -> dict:
     """{(workspace_id, day, agent_id): values} straight from the calls and customers."""
-    start, end = _bounds(start_day, end_day)
+    start, end = bounds(start_day, end_day)
     calls = Call.objects.filter(created_at__gte=start, created_at__lt=end)
     customers = Customer.objects.filter(converted_at__gte=start, converted_at__lt=end)
     if workspace_id is not None:
@@ -103,46 +108,76 @@ def compute(start_day: date, end_day: date, workspace_id: int | None = None) -> 
     return out
 
 
-def _same(row: CallDailyMetric, values: dict) -> bool:
-    return all(Decimal(getattr(row, f)) == Decimal(values[f]) for f in VALUES)
+@dataclass(frozen=True)
+class Table:
+    """A daily rollup table: its model, the column after (workspace, day) that keys a
+    row, the value columns, and the advisory lock its writers take."""
+
+    model: type
+    key: str
+    values: tuple[str, ...]
+    lock: int
 
 
-def rollup(start_day: date, end_day: date, workspace_id: int | None = None) -> dict:
-    """Recompute the rows of ``start_day``..``end_day`` (UTC, inclusive); counts of rows
-    created, updated, deleted and unchanged."""
-    wanted = compute(start_day, end_day, workspace_id)
-    now = timezone.now()
+CALLS = Table(CallDailyMetric, "agent_id", VALUES, _LOCK_KEY)
+
+
+def _same(row, values: dict, fields: tuple[str, ...]) -> bool:
+    return all(Decimal(getattr(row, f)) == Decimal(values[f]) for f in fields)
+
+
+def write(table: Table, wanted: dict, start_day: date, end_day: date,
+          workspace_id: int | None = None) -> dict:
+    """Make ``table``'s rows of ``start_day``..``end_day`` equal ``wanted``
+    ({(workspace_id, day, key): values}): counts of rows created, updated, deleted and
+    unchanged.  One transaction under the table's advisory lock."""
+    model, now = table.model, timezone.now()
     stats = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        existing = CallDailyMetric.objects.select_for_update().filter(
-            day__gte=start_day, day__lte=end_day)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [table.lock])
+        existing = model.objects.select_for_update().filter(day__gte=start_day,
+                                                            day__lte=end_day)
         if workspace_id is not None:
             existing = existing.filter(workspace_id=workspace_id)
         stale = []
         for row in existing:
-            values = wanted.pop((row.workspace_id, row.day, row.agent_id), None)
+            values = wanted.pop((row.workspace_id, row.day, getattr(row, table.key)), None)
             if values is None:
                 stale.append(row.pk)
-            elif _same(row, values):
+            elif _same(row, values, table.values):
                 stats["unchanged"] += 1
             else:
                 for field, value in values.items():
                     setattr(row, field, value)
                 row.computed_at = now
-                row.save(update_fields=[*VALUES, "computed_at"])
+                row.save(update_fields=[*table.values, "computed_at"])
                 stats["updated"] += 1
         if stale:
-            stats["deleted"] = CallDailyMetric.objects.filter(pk__in=stale).delete()[0]
-        CallDailyMetric.objects.bulk_create([
-            CallDailyMetric(workspace_id=ws, day=day, agent_id=agent, computed_at=now, **values)
-            for (ws, day, agent), values in sorted(wanted.items(),
-                                                   key=lambda kv: (kv[0][0], kv[0][1],
-                                                                   kv[0][2] or 0))])
+            stats["deleted"] = model.objects.filter(pk__in=stale).delete()[0]
+        model.objects.bulk_create([
+            model(workspace_id=ws, day=day, computed_at=now, **{table.key: key}, **values)
+            for (ws, day, key), values in sorted(wanted.items(),
+                                                 key=lambda kv: (kv[0][0], kv[0][1],
+                                                                 kv[0][2] or 0))])
         stats["created"] = len(wanted)
     return stats
+
+
+def rollup(start_day: date, end_day: date, workspace_id: int | None = None) -> dict:
+    """Recompute the call metrics of ``start_day``..``end_day`` (UTC, inclusive); counts
+    of rows created, updated, deleted and unchanged."""
+    return write(CALLS, compute(start_day, end_day, workspace_id), start_day, end_day,
+                 workspace_id)
+
+
+def rollup_user_kpis(start_day: date, end_day: date, workspace_id: int | None = None) -> dict:
+    """The same for the user KPIs (``crm.services.kpis``)."""
+    from . import kpis
+
+    return write(kpis.TABLE, kpis.compute(start_day, end_day, workspace_id), start_day,
+                 end_day, workspace_id)
 
 
 def totals(rows) -> dict:

@@ -7,8 +7,10 @@ which accompanies every ``crm.call.completed`` — and ``crm.contact.converted``
 ``on_event``) and nightly for contacts with recent activity (decay moves scores with
 no new event: ``crm.tasks_leads.rescore_active``).
 
-Only the rules exist (method ``rules``): an agent (LLM) refinement is not built; the
-``method`` field keeps room for it.
+When the workspace names an agent in its CRM settings, each rules score written with
+``refine=True`` (events, the API's "score now") is then refined by that agent on the
+worker (``crm.services.lead_agent``: a second row, method ``agent``); the nightly decay
+rescoring does not ask it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from billing import clock
 
 from .. import scoring
 from ..models import Call, Contact, ContactEvent, Customer, LeadScore
-from . import timeline
+from . import lead_agent, timeline
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,10 @@ def compute(contact: Contact, now: datetime | None = None) -> tuple:
     return value, scoring.grade(value), reasons
 
 
-def score(contact: Contact, now: datetime | None = None) -> LeadScore:
+def score(contact: Contact, now: datetime | None = None, *, refine: bool = True) -> LeadScore:
     """Append the contact's current score (and a timeline event when its grade changed).
-    Scores of one contact are written one at a time (its row is locked)."""
+    Scores of one contact are written one at a time (its row is locked).  ``refine``:
+    queue the agent's refinement after commit when the workspace has one."""
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         now = now or clock.now(contact.workspace_id)
@@ -75,6 +78,8 @@ def score(contact: Contact, now: datetime | None = None) -> LeadScore:
                             f"Lead grade {grade}, score {value}{was}", occurred_at=now,
                             source=row, data={"score": str(value), "grade": grade,
                                               "previous": previous.grade if previous else None})
+        if refine:
+            lead_agent.schedule(row)
     return row
 
 
@@ -100,6 +105,6 @@ def rescore_active(days: int = 60, workspace_id: int | None = None) -> int:
 
     done = 0
     for contact in active_contacts(timezone.now() - timedelta(days=days), workspace_id):
-        score(contact)
+        score(contact, refine=False)
         done += 1
     return done
