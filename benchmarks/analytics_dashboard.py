@@ -72,11 +72,14 @@ def _events(workspace) -> float:
         return 0.0
     started = time.perf_counter()
     print(f"analytics dashboard: generating {EVENTS:,} events (once)...", flush=True)
-    Event.objects.filter(workspace=workspace).delete()
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement, whatever the count
+        cursor.execute("DELETE FROM analytics_event WHERE workspace_id = %s", [workspace.pk])
         cursor.execute(GENERATE, {"workspace": workspace.pk, "events": EVENTS,
                                   "now": timezone.now()})
-        cursor.execute("ANALYZE analytics_event")
+    with connection.cursor() as cursor:
+        # As autovacuum would in production: statistics, and the visibility map that lets
+        # a count read the index alone.
+        cursor.execute("VACUUM (ANALYZE) analytics_event")
     return time.perf_counter() - started
 
 

@@ -162,9 +162,8 @@ def rollup_range(start: date, end: date, workspace=None) -> dict:
                                 business(events, people),
                                 BusinessMetric.objects.filter(name__in=BUSINESS, **days), now),
             "insights": _upsert(UserInsight, ("workspace", "distinct_id"), people,
-                                UserInsight.objects.filter(
-                                    distinct_id__in=[p for _w, p in people], **scope)
-                                if people else UserInsight.objects.none(), now),
+                                UserInsight.objects.filter(distinct_id__in=events.filter(
+                                    _PERSON).values("distinct_id"), **scope), now),
         }
 
 

@@ -198,3 +198,18 @@ def test_the_admin_metric_form_applies_the_metric_rule(staff_client):
     assert response.status_code == 200
     assert "needs the numeric property" in str(response.context["adminform"].form.errors)
     assert not Metric.objects.filter(name="Median").exists()
+
+
+def test_every_admin_page_of_these_models_opens(staff_client, tenant):
+    BusinessMetricFactory(workspace=tenant.workspace)
+    UserBehaviorMetricFactory(workspace=tenant.workspace)
+    UserInsightFactory(workspace=tenant.workspace)
+    for model in ("metric", "dashboard", "dashboardwidget", "export", "businessmetric",
+                  "userbehaviormetric", "userinsight"):
+        listing = staff_client.get(reverse(f"admin:analytics_{model}_changelist"))
+        assert listing.status_code == 200, model
+    for model in ("metric", "dashboard", "dashboardwidget", "export"):
+        assert staff_client.get(reverse(f"admin:analytics_{model}_add")).status_code == 200
+    widget = tenant.dashboard.widgets.first()
+    assert staff_client.get(reverse("admin:analytics_dashboardwidget_change",
+                                    args=[widget.pk])).status_code == 200
