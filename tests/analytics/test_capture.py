@@ -96,6 +96,22 @@ def test_a_uuid_repeated_in_one_batch_is_stored_once_and_the_first_wins(workspac
     assert Event.objects.get(uuid=events_sent[0]["uuid"]).name == "page_viewed"
 
 
+def test_a_uuid_in_another_spelling_is_the_same_event(workspace, client):
+    spelled = ["0190D6C2-5F3E-7C3A-9D1E-2B4F6A8C0E12", "{0190d6c2-5f3e-7c3a-9d1e-2b4f6a8c0e12}",
+               "0190d6c25f3e7c3a9d1e2b4f6a8c0e12"]
+
+    answer = client.post(BATCH_URL, {"workspace": workspace.pk,
+                                     "batch": [{"event": "x", "uuid": u} for u in spelled]},
+                         format="json")
+    again = client.post(CAPTURE_URL, {"workspace": workspace.pk, "event": "x",
+                                      "uuid": "0190d6c2-5f3e-7c3a-9d1e-2b4f6a8c0e12"},
+                        format="json")
+
+    assert answer.json() == {"received": 3, "stored": 1, "duplicates": 2}
+    assert again.json()["duplicates"] == 1
+    assert str(Event.objects.get().uuid) == "0190d6c2-5f3e-7c3a-9d1e-2b4f6a8c0e12"
+
+
 def test_the_same_uuid_in_another_workspace_is_another_event(workspace, client):
     other = WorkspaceFactory()
     one = batch(1)
