@@ -15,15 +15,15 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from core import tenancy
 from core.api.errors import ApiError
-from core.api.filters import filterable_fields, filterset_for
 from core.api.permissions import TenantPermission
 from core.api.serializers import BaseModelSerializer
 from core.api.viewsets import (
-    ReadOnlyModelViewSet,
+    ResourceMixin,
     ScopedGenericViewSet,
     ScopedModelViewSet,
     ScopedReadOnlyModelViewSet,
@@ -258,37 +258,46 @@ class WorkflowTemplateViewSet(_ServiceWrites, ScopedModelViewSet):
             status=status.HTTP_201_CREATED)
 
 
-class _Gallery(ReadOnlyModelViewSet):
-    """A read-only view over a template resource: public rows of every workspace and the
-    caller's own.  Not a resource of its own (``queryset`` is None, so the registry and
-    the sync report see the scoped CRUD resource only)."""
+class _Gallery(ResourceMixin, GenericAPIView):
+    """A read-only view over a template model: public rows of every workspace and the
+    caller's own.  Plain views, not a router resource: the scoped CRUD resource is the
+    model's resource for the registry and the sync report."""
 
     permission_classes = [TenantPermission]  # signed in; reads only
-    model: type = None
-    queryset = None
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.filterset_class = filterset_for(cls.model)
-        cls.ordering_fields = [f.name for f in filterable_fields(cls.model)
-                               if not f.is_relation]
-        cls._values_plan, cls._values_plan_ready = None, False
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return self.model.objects.none()
-        return services.reachable(self.model, tenancy.principal_for(self.request))
+            return self.queryset.none()
+        return services.reachable(self.queryset.model, tenancy.principal_for(self.request))
 
 
-class TemplateGalleryViewSet(_Gallery):
+class _GalleryList(_Gallery, mixins.ListModelMixin):
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+class _GalleryDetail(_Gallery, mixins.RetrieveModelMixin):
+    def get(self, request, *args, **kwargs):
+        return self.retrieve(request, *args, **kwargs)
+
+
+class _TemplateGallery:
     """Public templates of every workspace, and your own (read-only); install one with
     `POST workflows/templates/{id}/install/`."""
 
-    model = m.WorkflowTemplate
+    queryset = m.WorkflowTemplate.objects.all()
     serializer_class = WorkflowTemplateSerializer
 
     def get_queryset(self):
         return _with_usage(super().get_queryset())
+
+
+class TemplateGalleryList(_TemplateGallery, _GalleryList):
+    __doc__ = _TemplateGallery.__doc__
+
+
+class TemplateGalleryDetail(_TemplateGallery, _GalleryDetail):
+    __doc__ = _TemplateGallery.__doc__
 
 
 class TemplateCollectionViewSet(_ServiceWrites, ScopedModelViewSet):
@@ -376,11 +385,19 @@ class NodeTemplateViewSet(_ServiceWrites, ScopedModelViewSet):
                         status=status.HTTP_201_CREATED)
 
 
-class NodeTemplateGalleryViewSet(_Gallery):
+class _NodeTemplateGallery:
     """Public node templates of every workspace, and your own (read-only)."""
 
-    model = m.NodeTemplate
+    queryset = m.NodeTemplate.objects.all()
     serializer_class = NodeTemplateSerializer
+
+
+class NodeTemplateGalleryList(_NodeTemplateGallery, _GalleryList):
+    __doc__ = _NodeTemplateGallery.__doc__
+
+
+class NodeTemplateGalleryDetail(_NodeTemplateGallery, _GalleryDetail):
+    __doc__ = _NodeTemplateGallery.__doc__
 
 
 class NodeRatingViewSet(_ServiceWrites, ScopedModelViewSet):

@@ -24,18 +24,22 @@ router.register("workflows/metrics", v.ExecutionMetricViewSet)
 router.register("workflows/node-categories", v.NodeCategoryViewSet)
 router.register("workflows/node-types", v.NodeTypeViewSet)
 router.register("workflows/templates", t.WorkflowTemplateViewSet)
-router.register("workflows/template-gallery", t.TemplateGalleryViewSet,
-                basename="workflows-template-gallery")
 router.register("workflows/template-collections", t.TemplateCollectionViewSet)
 router.register("workflows/template-favorites", t.TemplateFavoriteViewSet)
 router.register("workflows/template-reviews", t.TemplateReviewViewSet)
 router.register("workflows/template-installations", t.TemplateInstallationViewSet)
 router.register("workflows/node-templates", t.NodeTemplateViewSet)
-router.register("workflows/node-template-gallery", t.NodeTemplateGalleryViewSet,
-                basename="workflows-node-template-gallery")
 router.register("workflows/node-ratings", t.NodeRatingViewSet)
 router.register("workflows", v.WorkflowViewSet)
 
 urlpatterns = [
     path("hooks/workflows/<str:token>/", WebhookView.as_view(), name="workflow-webhook"),
+    path("workflows/template-gallery/", t.TemplateGalleryList.as_view(),
+         name="workflows-template-gallery-list"),
+    path("workflows/template-gallery/<int:pk>/", t.TemplateGalleryDetail.as_view(),
+         name="workflows-template-gallery-detail"),
+    path("workflows/node-template-gallery/", t.NodeTemplateGalleryList.as_view(),
+         name="workflows-node-template-gallery-list"),
+    path("workflows/node-template-gallery/<int:pk>/", t.NodeTemplateGalleryDetail.as_view(),
+         name="workflows-node-template-gallery-detail"),
 ]

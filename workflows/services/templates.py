@@ -142,9 +142,11 @@ def refuse_secret_values(*, workspace_id: int, content: dict, publisher=None) ->
     if not secrets:
         return
     errors: dict[str, list[str]] = {}
+    leaked: set[str] = set()
     for path, text in _strings(content):
         for label, variants in secrets:
             if any(v in text for v in variants):
+                leaked.add(label)
                 name = label.rsplit(" ", 1)[-1]
                 scope = "vars" if "variable" in label else "secrets"
                 errors.setdefault(path, []).append(
@@ -152,8 +154,9 @@ def refuse_secret_values(*, workspace_id: int, content: dict, publisher=None) ->
                     "so installers use their own.")
     if errors:
         raise ApiError(400, "secret_in_template",
-                       "A credential's value is pasted into what would be shared; "
-                       "templates carry credential names only.", errors=errors)
+                       f"The value of {', '.join(sorted(leaked))} is pasted into what would "
+                       f"be shared ({', '.join(sorted(errors))}): templates carry credential "
+                       "names only.", errors=errors)
 
 
 # --- reachability --------------------------------------------------------------------------
