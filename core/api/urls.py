@@ -1,3 +1,4 @@
+from .events import urlpatterns  # noqa: F401  (plain views, collected by config.urls)
 from .live import FeatureFlagViewSet, FlagOverrideViewSet, SystemSettingViewSet
 from .resources import AuditEntryViewSet
 from .routers import router

@@ -2,7 +2,8 @@
 
 ``delivery_send`` claims the row (``pending``/``failed`` → ``sending``) with a
 conditional update before it talks to the mail server, so a duplicated or
-redelivered task finds it ``sending`` or ``sent`` and does nothing.  A failure
+redelivered task finds it ``sending`` or ``sent`` and does nothing.  A sent
+delivery is announced as ``reports.delivery.sent`` (core.events).  A failure
 is written on the row (``failed``, the error, the attempt count) and raised as
 ``DeliveryFailed`` for the task to retry with backoff.  A worker that dies
 mid-send leaves the row ``sending``: it may have gone out, so it is not retried
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import events as report_events
 from ..models import ReportDelivery, ReportRun
 from .emails import report_email
 
@@ -103,8 +105,10 @@ def delivery_send(delivery_id: int, *, final: bool = False) -> ReportDelivery | 
                     delivery.attempts, delivery.error)
         raise DeliveryFailed(delivery.error) from exc
     delivery.status, delivery.sent_at, delivery.error = Status.SENT, timezone.now(), ""
-    delivery.save(update_fields=["status", "sent_at", "error", "updated_at"])
-    _record_delivered_to(delivery)
+    with transaction.atomic():  # consumers hear of it once the row says sent
+        delivery.save(update_fields=["status", "sent_at", "error", "updated_at"])
+        _record_delivered_to(delivery)
+        report_events.delivery_sent(delivery)
     return delivery
 
 
