@@ -111,7 +111,8 @@ class ComponentVersionViewSet(ResourceMixin, GenericViewSet, mixins.ListModelMix
                               mixins.RetrieveModelMixin, mixins.CreateModelMixin):
     """Versions of components, newest first by semantic version.  Staff publish one
     (greater than every earlier version; a workflow payload is checked as an import
-    would be) and may yank it; nobody edits or deletes one."""
+    would be) and may yank it; nobody edits or deletes one.  Only staff read payloads:
+    everyone else gets a version's workflow by installing it (after buying a paid one)."""
 
     queryset = m.ComponentVersion.objects.all()
     serializer_class = s.ComponentVersionSerializer
@@ -125,6 +126,11 @@ class ComponentVersionViewSet(ResourceMixin, GenericViewSet, mixins.ListModelMix
         if _sees_drafts(self.request):
             return queryset
         return queryset.filter(Q(component__status__in=_OFFERED))
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or _sees_drafts(self.request):
+            return s.ComponentVersionSerializer
+        return s.ComponentVersionPublicSerializer
 
     def perform_create(self, serializer):
         data = serializer.validated_data

@@ -31,6 +31,17 @@ class ComponentVersionSerializer(BaseModelSerializer):
                   "published_at", "published_by", "yanked", "yanked_reason"]
         # "Not greater than the latest" (with the reason) is the service's 400.
         validators = []
+        extra_kwargs = {"payload": {"help_text": "The workflow export installed (staff only: "
+                                                 "others install the version to get it, "
+                                                 "so a paid one is bought first)."}}
+
+
+class ComponentVersionPublicSerializer(ComponentVersionSerializer):
+    """A version as clients read it: everything but the payload, which would let anyone
+    import a paid workflow without buying it."""
+
+    class Meta(ComponentVersionSerializer.Meta):
+        fields = [f for f in ComponentVersionSerializer.Meta.fields if f != "payload"]
 
 
 class ComponentRatingSerializer(BaseModelSerializer):

@@ -140,3 +140,14 @@ def test_clients_see_published_components_only():
     assert changed.status_code == 200
     assert client.patch(f"{API}/components/{draft.pk}/", {"name": "x"},
                         format="json").status_code == 403
+
+
+def test_only_staff_read_payloads_so_a_paid_workflow_is_not_taken_unbought(paid):
+    version = paid.versions.get()
+    client = client_for(f.UserFactory())
+    shown = client.get(f"{API}/versions/{version.pk}/").json()
+    assert "payload" not in shown and shown["version"] == "1.0.0"
+    assert all("payload" not in row
+               for row in client.get(f"{API}/versions/").json()["results"])
+    staff = client_for(catalogue_staff()).get(f"{API}/versions/{version.pk}/").json()
+    assert staff["payload"]["format"] == "synapscale.workflow/1"
