@@ -102,3 +102,21 @@ def test_staff_of_another_workspace_get_404_on_the_replay_page(client, endpoint)
     mine = WebhookEndpointFactory(workspace=staff.memberships.get().workspace)
     page = reverse("admin:webhooks_webhookendpoint_replay", args=[mine.pk])
     assert client.get(page).status_code == 200
+
+
+def test_staff_who_are_members_only_are_refused_by_the_service(client, hook, endpoint,
+                                                               committed):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import MembershipFactory, UserFactory
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="webhooks"))
+    MembershipFactory(user=staff, workspace=endpoint.workspace, role="member")
+    client.force_login(staff)
+    response = committed(client.post, reverse("admin:webhooks_webhookendpoint_changelist"),
+                         {"action": "send_test_event", "_selected_action": [endpoint.pk]},
+                         follow=True)
+    assert response.status_code == 200
+    assert any("admins" in text for text in _messages(response))
+    assert hook.received == [] and not WebhookDelivery.objects.exists()

@@ -11,10 +11,10 @@ from django.utils.html import format_html
 from core import tenancy
 from core.admin.base import ReadOnlyModelAdmin
 from core.admin.display import AMBER, BLUE, GREEN, RED, status_badge
-from core.admin.services import call
 
 from ..models import WebhookAttempt, WebhookDelivery, WebhookMessage
 from ..services import replay
+from .endpoints import refused_or
 
 COLOURS = {WebhookDelivery.Status.PENDING: BLUE, WebhookDelivery.Status.FAILED: AMBER,
            WebhookDelivery.Status.SUCCEEDED: GREEN, WebhookDelivery.Status.EXHAUSTED: RED}
@@ -70,8 +70,8 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     def replay_deliveries(self, request, queryset):
         principal = tenancy.principal_for(request)
         done = [d for d in queryset.select_related("endpoint")
-                if call(self, request, f"Replay of {d}", replay.delivery_replay, delivery=d,
-                        principal=principal) is not None]
+                if refused_or(self, request, f"Replay of {d}", replay.delivery_replay,
+                              delivery=d, principal=principal) is not None]
         if done:
             self.message_user(request, f"{len(done)} delivery(ies) queued again.",
                               messages.SUCCESS)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -48,12 +48,22 @@ class ReplayForm(forms.Form):
                                      help_text="Only messages that never succeeded here.")
 
 
+def refused_or(modeladmin, request, what: str, func, *args, **kwargs):
+    """``core.admin.services.call``, with the role refusal (staff whose workspace role is
+    below admin) as a message too."""
+    try:
+        return call(modeladmin, request, what, func, *args, **kwargs)
+    except PermissionDenied as exc:
+        modeladmin.message_user(request, f"{what}: {exc}", messages.ERROR)
+    return None
+
+
 def _each(modeladmin, request, queryset, what: str, func) -> list:
     """``func(endpoint, principal)`` for each endpoint; refusals become messages."""
     principal = tenancy.principal_for(request)
     return [(endpoint, done) for endpoint in queryset
-            if (done := call(modeladmin, request, f"{what} {endpoint}", func, endpoint,
-                             principal)) is not None]
+            if (done := refused_or(modeladmin, request, f"{what} {endpoint}", func, endpoint,
+                                   principal)) is not None]
 
 
 @admin.register(WebhookEndpoint)
@@ -132,7 +142,7 @@ class WebhookEndpointAdmin(BaseModelAdmin):
         form = ReplayForm(request.POST or None,
                           initial={"since": timezone.now() - timedelta(days=1)})
         if request.method == "POST" and form.is_valid():
-            replays = call(self, request, "Replay", replay.endpoint_replay_since,
+            replays = refused_or(self, request, "Replay", replay.endpoint_replay_since,
                            endpoint=endpoint, principal=tenancy.principal_for(request),
                            **form.cleaned_data)
             if replays is not None:

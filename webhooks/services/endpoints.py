@@ -19,7 +19,7 @@ from core import outbound
 
 from .. import conf
 from ..models import WebhookEndpoint
-from . import signing
+from . import delivery, signing
 from .access import require, require_in_workspace
 
 EDITABLE = ("url", "description", "event_types", "ordered", "owner")
@@ -106,9 +106,7 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, principal=None) -> WebhookEndp
     endpoint.failure_count, endpoint.first_failure_at = 0, None
     endpoint.save(update_fields=["is_enabled", "disabled_at", "disabled_reason",
                                  "failure_count", "first_failure_at", "updated_at"])
-    from .delivery import resume  # late: delivery imports this module's neighbours
-
-    resume(endpoint)
+    delivery.resume(endpoint)
     return endpoint
 
 
