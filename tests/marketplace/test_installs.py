@@ -216,3 +216,19 @@ def test_a_paid_component_is_not_upgraded_without_its_purchase(ws, roles):
                     payload=workflow_payload(component.name))
     refused = upgrade(client_for(roles["member"]), installation)
     assert refused.status_code == 402 and refused.json()["code"] == "purchase_required"
+
+
+def test_api_keys_install_with_their_role(ws, free, paid):
+    from rest_framework.test import APIClient
+
+    def key(role):
+        client = APIClient()
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Api-Key {f.ApiKeyFactory(workspace=ws, role=role).raw}")
+        return client
+
+    assert install(key("viewer"), free, ws).status_code == 403
+    made = install(key("admin"), free, ws)
+    assert made.status_code == 201 and made.json()["installed_by"] is None
+    refused = install(key("admin"), paid, ws)
+    assert refused.status_code == 402 and refused.json()["code"] == "purchase_required"
