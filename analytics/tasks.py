@@ -25,3 +25,6 @@ def run_import(self, job_ids: list[int]) -> dict:
 def reap_import_jobs() -> dict:
     """Jobs whose worker died are queued again or failed, never left running."""
     return import_jobs_reap()
+
+
+from . import tasks_events  # noqa: E402, F401  (partitions ahead, retention)

@@ -31,6 +31,11 @@ def is_append_only(model: type[models.Model]) -> bool:
     return bool(getattr(model, "append_only", False))
 
 
+def partition_key(model: type[models.Model]) -> str | None:
+    """The field a model's table is partitioned by on PostgreSQL (``partitioned_by``), if any."""
+    return getattr(model, "partitioned_by", None) or None
+
+
 def is_catalogue(model: type[models.Model]) -> bool:
     return bool(getattr(model, "catalogue", False))
 

@@ -28,6 +28,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.models import CheckConstraint, UniqueConstraint
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 
+from .models import partition_key
+
 VENDORS = ("postgresql", "sqlite")
 # Tables Django itself keeps that no model declares.
 FRAMEWORK_TABLES = {"django_migrations"}
@@ -133,7 +135,10 @@ def _field_columns(model, names) -> tuple:
 
 def _expected_constraints(model, connection, editor) -> list[Expected]:
     opts = model._meta
-    expected = [Expected("primary key", (opts.pk.column,))]
+    key = partition_key(model) if connection.vendor == "postgresql" else None
+    # PostgreSQL requires a partitioned table's key in its primary key.
+    pk = (opts.pk.column, opts.get_field(key).column) if key else (opts.pk.column,)
+    expected = [Expected("primary key", pk)]
     # PostgreSQL adds a *_pattern_ops index beside varchar/text keys for LIKE;
     # asking its schema editor keeps every exception Django makes to that.
     like = getattr(editor, "_create_like_index_sql", None)
@@ -332,6 +337,33 @@ def _audit_sequences(report, model, connection, cursor) -> None:
                        "auto field without an identity or serial sequence")
 
 
+def _partitions(connection, cursor, model) -> tuple[bool, list[str]]:
+    """(is the table partitioned, its partitions' names) on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return False, []
+    table = model._meta.db_table
+    cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE relname = %s "
+                   "AND relnamespace = 'public'::regnamespace", [table])
+    row = cursor.fetchone()
+    cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                   "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", [table])
+    return bool(row and row[0]), [name for (name,) in cursor.fetchall()]
+
+
+def _audit_partitioning(report, model, connection, cursor, known: set) -> None:
+    """A model declaring ``partitioned_by`` owns its partitions; its table must be one."""
+    partitioned, children = _partitions(connection, cursor, model)
+    known.update(children)
+    key = partition_key(model)
+    table = model._meta.db_table
+    if connection.vendor == "postgresql" and key and not partitioned:
+        report.add("partitioning_mismatch", table, table,
+                   f"model partitioned by {key}, database table is not partitioned")
+    elif partitioned and not key:
+        report.add("partitioning_mismatch", table, table,
+                   "database table is partitioned, the model declares no partitioned_by")
+
+
 def audit(using: str = "default") -> Report:
     """Compare the database ``using`` with every installed model."""
     connection = connections[using]
@@ -352,6 +384,7 @@ def audit(using: str = "default") -> Report:
                 if required:
                     report.add("missing_table", table, table, f"model {model._meta.label}")
                 continue
+            _audit_partitioning(report, model, connection, cursor, known)
             description = introspection.get_table_description(cursor, table)
             _audit_columns(report, model, connection, description, types)
             _audit_constraints(report, model, connection, editor,

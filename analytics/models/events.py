@@ -22,6 +22,9 @@ class Event(WorkspaceScoped):
     """One captured event (append-only: written by capture, removed by retention only)."""
 
     append_only = True
+    # Range-partitioned by month on PostgreSQL (analytics.partitions, migration 0006): the
+    # database's primary key is (id, timestamp) and the month tables belong to it.
+    partitioned_by = "timestamp"
 
     class Source(models.TextChoices):
         API = "api", "API capture"

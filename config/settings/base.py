@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
+        # How a marketplace purchase is paid, named apart from a lead score's method (crm).
+        "PurchaseMethodEnum": "marketplace.models.ComponentPurchase.Method",
         "UserStatusEnum": "accounts.models.User.Status",
         "WorkspaceStatusEnum": "workspaces.models.Workspace.Status",
         "InvitationStatusEnum": "workspaces.models.Invitation.Status",
@@ -447,6 +449,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.rollups.daily",
         "schedule": 24 * 60 * 60,
     },
+    "crm-user-kpis-daily": {
+        "task": "crm.rollups.user_kpis",
+        "schedule": 24 * 60 * 60,
+    },
+    # Analytics: month partitions of events created ahead, events past retention dropped.
+    "analytics-ensure-event-partitions": {
+        "task": "analytics.events.ensure_partitions",
+        "schedule": 24 * 60 * 60,
+    },
+    "analytics-prune-events": {
+        "task": "analytics.events.prune",
+        "schedule": 24 * 60 * 60,
+    },
     "crm-rescore-leads": {
         "task": "crm.leads.rescore",
         "schedule": 24 * 60 * 60,
@@ -595,6 +610,14 @@ BILLING_CREDIT_VALUE_MINOR = env.int("BILLING_CREDIT_VALUE_MINOR", default=1)
 # change at its next request. With the per-process default (locmem) cache another process
 # sees it after this many seconds at most.
 LIVE_SETTINGS_CACHE_SECONDS = env.int("LIVE_SETTINGS_CACHE_SECONDS", default=60)
+
+# --- Product analytics --------------------------------------------------------
+ANALYTICS_CAPTURE_MAX_BATCH = env.int("ANALYTICS_CAPTURE_MAX_BATCH", default=1000)
+ANALYTICS_EVENT_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_EVENT_MAX_PROPERTIES_BYTES",
+                                               default=16_384)
+# On: PostgreSQL answers a capture before its commit is flushed (faster; a database
+# crash can lose the last fraction of a second of acknowledged events).
+ANALYTICS_CAPTURE_ASYNC_COMMIT = env.bool("ANALYTICS_CAPTURE_ASYNC_COMMIT", default=False)
 
 # --- CRM and voice calls -------------------------------------------------------------------
 # The voice platform (Bolna) places calls and reports them; its base URL passes the outbound

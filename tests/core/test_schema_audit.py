@@ -129,3 +129,24 @@ def test_each_drift_sqlite_can_make_is_named():
         ("extra_table", "legacy_faturamento"),
         ("extra_trigger", "stray_touch_tag"),
     } <= findings()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitioning is PostgreSQL's")
+def test_partitioning_declared_and_real_must_agree(monkeypatch):
+    """The events table is partitioned and declares it: its month tables are not strays.
+    A model claiming a partition key its table lacks is reported."""
+    from core.schema_audit import Report, _audit_partitioning
+    from workspaces.models import Tag
+
+    with connection.cursor() as cursor:
+        from analytics.models import Event
+
+        known: set[str] = set()
+        report = Report(database="test", vendor="postgresql")
+        _audit_partitioning(report, Event, connection, cursor, known)
+        assert report.ok and any(name.startswith("analytics_event_p") for name in known)
+        assert "analytics_event_default" in known
+
+        monkeypatch.setattr(Tag, "partitioned_by", "created_at", raising=False)
+        _audit_partitioning(report, Tag, connection, cursor, set())
+    assert [f.kind for f in report.findings] == ["partitioning_mismatch"]

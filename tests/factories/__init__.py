@@ -45,6 +45,7 @@ from .analytics import (
     InventoryRecordFactory,
     SaleRecordFactory,
 )
+from .analytics_events import EventFactory
 from .billing import (
     BillingEventFactory,
     CouponFactory,
@@ -91,7 +92,16 @@ from .crm import (
     ProviderEventFactory,
     TranscriptFactory,
 )
+from .crm_kpis import CrmSettingsFactory, UserDailyKpiFactory
 from .crm_rollups import CallDailyMetricFactory
+from .marketplace import (
+    ComponentDownloadFactory,
+    ComponentInstallationFactory,
+    ComponentPurchaseFactory,
+    ComponentRatingFactory,
+    ComponentVersionFactory,
+    MarketplaceComponentFactory,
+)
 from .platform import (
     ClockedScheduleFactory,
     CrontabScheduleFactory,
@@ -165,6 +175,11 @@ __all__ = [
     "ChunkFactory",
     "ClientFactory",
     "ClockedScheduleFactory",
+    "ComponentDownloadFactory",
+    "ComponentInstallationFactory",
+    "ComponentPurchaseFactory",
+    "ComponentRatingFactory",
+    "ComponentVersionFactory",
     "ConnectionFactory",
     "ContactEventFactory",
     "ContactFactory",
@@ -178,6 +193,7 @@ __all__ = [
     "ConversionJourneyFactory",
     "CouponFactory",
     "CreditTransactionFactory",
+    "CrmSettingsFactory",
     "CrontabScheduleFactory",
     "CustomerFactory",
     "DeploymentFactory",
@@ -185,6 +201,7 @@ __all__ = [
     "EntitlementFactory",
     "EvaluationQuestionFactory",
     "EvaluationRunFactory",
+    "EventFactory",
     "ExecutionFactory",
     "ExecutionMetricFactory",
     "FeatureFactory",
@@ -207,6 +224,7 @@ __all__ = [
     "LLMUsageLogFactory",
     "LeadScoreFactory",
     "LoginAttemptFactory",
+    "MarketplaceComponentFactory",
     "MembershipFactory",
     "MessageFactory",
     "MessageFeedbackFactory",
@@ -246,6 +264,7 @@ __all__ = [
     "TranscriptFactory",
     "TriggerFactory",
     "UsageRecordFactory",
+    "UserDailyKpiFactory",
     "UserFactory",
     "UserVariableFactory",
     "WorkflowFactory",
