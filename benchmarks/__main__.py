@@ -4,7 +4,10 @@
 ``--workflows-only`` runs the workflow engine benchmark alone (benchmarks/workflows.py);
 ``--agents-only`` the agents one (benchmarks/agents.py); ``--billing-only`` usage
 ingestion and invoice generation (benchmarks/billing_usage.py, billing.py);
-``--crm-only`` provider webhooks and the contact import (benchmarks/crm_*.py).
+``--crm-only`` provider webhooks and the contact import (benchmarks/crm_*.py);
+``--analytics-only`` event capture and a 6-widget dashboard over 10,000,000 events
+(benchmarks/analytics_*.py); ``--webhooks-only`` one event fanned out to 100 endpoints
+(benchmarks/webhooks_fanout.py).
 """
 
 import argparse
@@ -72,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only billing: usage ingestion, 10,000 invoices in one run")
     parser.add_argument("--crm-only", action="store_true",
                         help="only CRM: provider webhooks, 100,000-row contact import, the dialer")
+    parser.add_argument("--analytics-only", action="store_true",
+                        help="only analytics: event capture, a dashboard over 10M events")
+    parser.add_argument("--webhooks-only", action="store_true",
+                        help="only outbound webhooks: one event to 100 endpoints, deliveries/s")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     server_env = dict(os.environ)  # for the load benchmark's server, before the changes
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import (
         admin_changelist,
         agents,
+        analytics_capture,
+        analytics_dashboard,
         api_list,
         bi_import,
         billing,
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         load,
         reports,
         setup_db,
+        webhooks_fanout,
         workflows,
     )
     from .setup_db import LARGE_ROWS, SMALL_ROWS
@@ -115,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     only = {"workflows_only": workflows.run, "agents_only": agents.run,
             "billing_only": lambda: [*billing_usage.run(), *billing.run()],
-            "crm_only": lambda: [*crm_webhooks.run(), *crm_import.run(), *crm_dialer.run()]}
+            "crm_only": lambda: [*crm_webhooks.run(), *crm_import.run(), *crm_dialer.run()],
+            "analytics_only": lambda: [*analytics_capture.run(), *analytics_dashboard.run()],
+            "webhooks_only": webhooks_fanout.run}
     chosen = [run for flag, run in only.items() if getattr(args, flag)]
     if chosen:
         setup_db.ensure_database(large_db)
@@ -148,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     results += crm_webhooks.run()  # provider webhook deliveries/s, duplicates included
     results += crm_import.run()  # contact import of 100,000 rows
     results += crm_dialer.run()  # dialer decisions/s over a 100,000-contact campaign
+    results += analytics_capture.run()  # product events/s through the batch endpoint
+    results += analytics_dashboard.run()  # 6 widgets over 10,000,000 events
+    results += webhooks_fanout.run()  # one event to 100 endpoints on a local receiver
     print_table(results)
     missed = [r.benchmark for r in results if not r.passed]
     if missed:

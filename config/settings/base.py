@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # How a marketplace purchase is paid, named apart from a lead score's method (crm).
         "PurchaseMethodEnum": "marketplace.models.ComponentPurchase.Method",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
         "UserStatusEnum": "accounts.models.User.Status",
         "WorkspaceStatusEnum": "workspaces.models.Workspace.Status",
         "InvitationStatusEnum": "workspaces.models.Invitation.Status",
@@ -462,6 +463,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.events.prune",
         "schedule": 24 * 60 * 60,
     },
+    # Webhooks: retries that came due (sooner ones are queued with a countdown).
+    "webhooks-deliver-due": {
+        "task": "webhooks.deliver_due",
+        "schedule": 30,
+    },
     "crm-rescore-leads": {
         "task": "crm.leads.rescore",
         "schedule": 24 * 60 * 60,
@@ -618,6 +624,22 @@ ANALYTICS_EVENT_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_EVENT_MAX_PROPERTIES_B
 # On: PostgreSQL answers a capture before its commit is flushed (faster; a database
 # crash can lose the last fraction of a second of acknowledged events).
 ANALYTICS_CAPTURE_ASYNC_COMMIT = env.bool("ANALYTICS_CAPTURE_ASYNC_COMMIT", default=False)
+
+# --- Outbound webhooks (webhooks/, docs/webhooks.md) -------------------------------------
+# Endpoints must resolve to public addresses (core.outbound) unless listed here.
+WEBHOOKS_ALLOWED_HOSTS = env.list("WEBHOOKS_ALLOWED_HOSTS", default=[])
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=15.0)
+WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WEBHOOKS_MAX_RESPONSE_BYTES", default=256 * 1024)
+# Seconds before each attempt: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (± jitter).
+WEBHOOKS_RETRY_SCHEDULE = env.list("WEBHOOKS_RETRY_SCHEDULE", cast=int,
+                                   default=[0, 5, 300, 1800, 7200, 18000, 36000])
+WEBHOOKS_RETRY_JITTER = env.float("WEBHOOKS_RETRY_JITTER", default=0.1)
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS",
+                                         default=5 * 24 * 3600)
+WEBHOOKS_ROTATION_GRACE_SECONDS = env.int("WEBHOOKS_ROTATION_GRACE_SECONDS", default=24 * 3600)
+WEBHOOKS_ETA_MAX_SECONDS = env.int("WEBHOOKS_ETA_MAX_SECONDS", default=300)
+WEBHOOKS_LOG_BODY_CHARS = env.int("WEBHOOKS_LOG_BODY_CHARS", default=4096)
+WEBHOOKS_DUE_BATCH = env.int("WEBHOOKS_DUE_BATCH", default=1000)
 
 # --- CRM and voice calls -------------------------------------------------------------------
 # The voice platform (Bolna) places calls and reports them; its base URL passes the outbound

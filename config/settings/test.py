@@ -44,6 +44,7 @@ LLM_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 LLM_RETRY_MAX_WAIT = 2.0
 # Billing: the tests' Stripe stand-in listens on loopback.
 BILLING_PROVIDER_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+WEBHOOKS_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # Inbound provider webhooks are configured as in production (unsigned bodies are refused
 # as unauthenticated, never "not configured"); tests of those answers unset them.
 STRIPE_WEBHOOK_SECRET = "whsec_test_only_0123456789abcdef"

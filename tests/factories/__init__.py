@@ -112,6 +112,12 @@ from .platform import (
     TaskResultFactory,
 )
 from .reports import ReportDefinitionFactory, ReportDeliveryFactory, ReportRunFactory
+from .webhooks import (
+    WebhookAttemptFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+    WebhookMessageFactory,
+)
 from .workflows import (
     ConnectionFactory,
     DeploymentFactory,
@@ -267,6 +273,10 @@ __all__ = [
     "UserDailyKpiFactory",
     "UserFactory",
     "UserVariableFactory",
+    "WebhookAttemptFactory",
+    "WebhookDeliveryFactory",
+    "WebhookEndpointFactory",
+    "WebhookMessageFactory",
     "WorkflowFactory",
     "WorkflowShareFactory",
     "WorkflowVersionFactory",

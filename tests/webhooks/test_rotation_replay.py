@@ -156,3 +156,25 @@ def test_vault_key_rotation_reencrypts_endpoint_secrets(mine, settings):
     mine.refresh_from_db()
     assert signing.current_secret(mine) == SECRET.replace("M", "N")
     assert signing.signing_secrets(mine, timezone.now())[1] == SECRET
+
+
+def test_rotate_secrets_reencrypts_endpoint_secrets_under_the_new_key(db, settings):
+    """The vault's key rotation reaches the endpoints' signing secrets: after it, the old
+    key can go and the endpoint still signs with the same secret."""
+    import io
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from webhooks.services import signing
+
+    endpoint = WebhookEndpointFactory()
+    old_key = settings.SECRETS_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key, old_key]
+    out = io.StringIO()
+    call_command("rotate_secrets", stdout=out)
+    assert "Re-encrypted 1 webhook endpoint secret(s)." in out.getvalue()
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    endpoint.refresh_from_db()
+    assert signing.current_secret(endpoint) == SECRET

@@ -11,6 +11,20 @@ from django.utils import timezone
 
 from workspaces.models import Secret, SecretAccess
 
+#: Other apps' secrets under the same key ring: (what, re-encrypt function returning a count).
+_reencryptors: list[tuple[str, object]] = []
+
+
+def register_reencryptor(what: str, reencrypt) -> None:
+    """Have ``rotate_secrets`` also call ``reencrypt()`` (returning how many rows it rewrote)
+    for ``what`` (e.g. "webhook endpoint secret"), so no app's secrets are left on an old key."""
+    if all(name != what for name, _ in _reencryptors):
+        _reencryptors.append((what, reencrypt))
+
+
+def reencryptors() -> list[tuple[str, object]]:
+    return list(_reencryptors)
+
 
 def _keys() -> list[bytes]:
     keys = [k.encode() for k in settings.SECRETS_ENCRYPTION_KEYS if k]

@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services.variables import variables_rotate
-from workspaces.services.vault import secrets_rotate
+from workspaces.services.vault import reencryptors, secrets_rotate
 
 
 class Command(BaseCommand):
@@ -17,8 +17,11 @@ class Command(BaseCommand):
         try:
             count = secrets_rotate()
             variables = variables_rotate()
+            others = [(what, reencrypt()) for what, reencrypt in reencryptors()]
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} secret(s)."))
         self.stdout.write(self.style.SUCCESS(
             f"Re-encrypted {variables} secret user variable(s)."))
+        for what, done in others:  # apps registered with vault.register_reencryptor
+            self.stdout.write(self.style.SUCCESS(f"Re-encrypted {done} {what}(s)."))
