@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core import events
 from tests.factories import MembershipFactory, SecretFactory, UserFactory, WorkspaceFactory
 from tests.factories.workflow_templates import TemplateReviewFactory, WorkflowTemplateFactory
 from tests.workflows.engine_nodes import run_eagerly
@@ -107,17 +108,27 @@ def test_a_secret_added_later_is_caught_when_the_template_changes():
 
 
 def test_installing_a_public_template_gives_a_draft_that_runs_with_the_installers_secret(
-        run_eagerly):
+        run_eagerly, django_capture_on_commit_callbacks):
     a, b = Crew(), Crew()
     SecretFactory(workspace=a.workspace, name="CRM_TOKEN", ciphertext=vault.encrypt(SECRET))
     version = published(a.workspace, {"auth": "Bearer {{ secrets.CRM_TOKEN }}", "n": 1})
     template = publish_template(a, version, visibility="public").json()
 
-    response = b.post("workflows-workflowtemplate-install", {"workspace": b.workspace.pk},
-                      template["id"])
+    announced = []
+    events.subscribe(announced.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = b.post("workflows-workflowtemplate-install",
+                              {"workspace": b.workspace.pk}, template["id"])
+    finally:
+        events.unsubscribe(announced.append)
 
     assert response.status_code == 201, response.content
     installed = response.json()
+    event, = [e for e in announced if e.name == "workflows.template.installed"]
+    assert (event.workspace_id, event.payload["workflow"]) == (b.workspace.pk,
+                                                               installed["workflow"])
+    assert event.payload["missing_secrets"] == ["CRM_TOKEN"]
     assert installed["required_credentials"] == {"secrets": ["CRM_TOKEN"], "variables": []}
     assert installed["missing_secrets"] == ["CRM_TOKEN"]
     workflow = Workflow.objects.get(pk=installed["workflow"])

@@ -31,7 +31,7 @@ from jinja2 import TemplateError
 from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from core import tenancy
+from core import events, tenancy
 from core.api.errors import ApiError
 
 from ..expressions import is_template
@@ -56,6 +56,36 @@ from . import definitions
 #: everywhere, and a key that short protects nothing anyway.
 MIN_SECRET_LENGTH = 6
 _parser = SandboxedEnvironment()  # parsing only: expressions.py renders
+
+TEMPLATE_INSTALLED = "workflows.template.installed"
+_ID = {"type": "integer", "minimum": 1}
+_NAMES = {"type": "array", "items": {"type": "string"}}
+TEMPLATE_INSTALLED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "template": {**_ID, "description": "The template's id."},
+        "template_workspace": {**_ID, "description": "The publishing workspace."},
+        "installation": {**_ID, "description": "The installation's id."},
+        "workflow": {**_ID, "description": "The draft workflow created."},
+        "required_secrets": {**_NAMES, "description": "Secret names the graph reads."},
+        "required_variables": {**_NAMES, "description": "User variable names it reads."},
+        "missing_secrets": {**_NAMES, "description": "Required secrets the workspace "
+                                                     "lacked at install."},
+    },
+    "required": ["template", "template_workspace", "installation", "workflow",
+                 "required_secrets", "required_variables", "missing_secrets"],
+}
+
+
+def register_events() -> None:
+    """Declare the event this module emits (idempotent; also called at import, below,
+    so the service can never emit it unregistered)."""
+    events.register(TEMPLATE_INSTALLED, version=1, schema=TEMPLATE_INSTALLED_SCHEMA,
+                    description="A workflow template was installed into the workspace as "
+                                "a new draft workflow (credential names only).")
+
+
+register_events()
 
 
 def _user(by):
@@ -288,6 +318,11 @@ def template_install(*, template: WorkflowTemplate, workspace, by=None, name: st
         workflow=workflow, installed_by=_user(by), required_credentials=needed,
         missing_secrets=[s for s in needed["secrets"] if s not in present])
     WorkflowTemplate.objects.filter(pk=template.pk).update(install_count=F("install_count") + 1)
+    events.emit(TEMPLATE_INSTALLED, {
+        "template": template.pk, "template_workspace": template.workspace_id,
+        "installation": installation.pk, "workflow": workflow.pk,
+        "required_secrets": needed["secrets"], "required_variables": needed["variables"],
+        "missing_secrets": installation.missing_secrets}, workspace_id=workspace.pk)
     return installation
 
 
