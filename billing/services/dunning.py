@@ -219,9 +219,10 @@ def _changed(sub: Subscription, previous: str, summary: str, verb: str,
     activity_record(workspace=sub.workspace, actor=None, verb=verb, summary=summary,
                     target=sub, data={"previous_status": previous, "status": sub.status,
                                       **_json(data or {})})
-    events.emit(SUBSCRIPTION_CHANGED, {"subscription": sub.pk, "plan": sub.plan_id,
-                                       "status": sub.status, "previous_plan": sub.plan_id,
-                                       "previous_status": previous},
+    events.emit(SUBSCRIPTION_CHANGED, {"subscription": sub.pk, "plan": sub.plan.code,
+                                       "status": sub.status, "previous_plan": sub.plan.code,
+                                       "previous_status": previous,
+                                       "change": verb.rsplit(".", 1)[-1]},
                 workspace_id=sub.workspace_id)
     try:
         from ..entitlements import sync_workspace

@@ -51,3 +51,5 @@ STRIPE_WEBHOOK_SECRET = "whsec_test_only_0123456789abcdef"
 CRM_VOICE_WEBHOOK_SECRET = "test-only-voice-webhook-secret"
 TWILIO_AUTH_TOKEN = "0" * 32
 CRM_PUBLIC_BASE_URL = "http://testserver"
+# emit checks each payload against its event's schema (docs/events.md): drift fails tests.
+EVENTS_VALIDATE_PAYLOADS = True

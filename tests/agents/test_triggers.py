@@ -1,6 +1,7 @@
 """Agent triggers: config checked per kind, schedule triggers kept in step with their beat
 entry, one conversation per schedule slot and per event, answered on a worker."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -178,6 +179,15 @@ def test_a_tick_for_an_agent_that_is_not_ready_is_ignored(agent, queued, change)
 # --- event triggers -------------------------------------------------------------------------
 
 
+#: Payloads as their apps send them (the test settings check them against the schemas).
+REPLY = {"message": 1, "tokens_in": 10, "tokens_out": 5, "cost": "0.001"}
+
+
+def _failed(workflow: int, error: str = "timeout") -> dict:
+    return {"execution": workflow * 10, "workflow": workflow, "version": 1,
+            "trace_id": "0" * 32, "status": "failed", "error": error, "failed_node": ""}
+
+
 def test_an_event_starts_a_conversation_with_the_rendered_message(
         agent, queued, django_capture_on_commit_callbacks):
     trigger = triggers.trigger_create(
@@ -188,10 +198,8 @@ def test_an_event_starts_a_conversation_with_the_rendered_message(
     triggers.trigger_create(agent=other_workspace, kind=Kind.EVENT,
                             config={"event": FAILED, "message": "never"})
     with django_capture_on_commit_callbacks(execute=True):
-        event = events.emit(FAILED, {"workflow": 7, "error": "timeout"},
-                            workspace_id=agent.workspace_id)
-        events.emit(FAILED, {"workflow": 8, "error": "no match"},
-                    workspace_id=agent.workspace_id)
+        event = events.emit(FAILED, _failed(7, "timeout"), workspace_id=agent.workspace_id)
+        events.emit(FAILED, _failed(8, "no match"), workspace_id=agent.workspace_id)
     conversation = Conversation.objects.get()
     assert conversation.agent == agent and conversation.channel == Conversation.Channel.EVENT
     assert conversation.metadata == {"trigger": trigger.pk, "event": event.id}
@@ -207,8 +215,8 @@ def test_a_payload_alone_is_sent_as_json(agent, queued, django_capture_on_commit
     triggers.trigger_create(agent=agent, kind=Kind.EVENT,
                             config={"event": FAILED, "message": "{{ payload }}"})
     with django_capture_on_commit_callbacks(execute=True):
-        events.emit(FAILED, {"workflow": 7, "error": "olá"}, workspace_id=agent.workspace_id)
-    assert queued[0][1] == '{"workflow": 7, "error": "olá"}'
+        events.emit(FAILED, _failed(7, "olá"), workspace_id=agent.workspace_id)
+    assert json.loads(queued[0][1]) == _failed(7, "olá") and '"olá"' in queued[0][1]
 
 
 def test_an_agents_reply_does_not_restart_it_nor_chain_event_conversations(
@@ -220,10 +228,10 @@ def test_an_agents_reply_does_not_restart_it_nor_chain_event_conversations(
                                         "message": "Review: {{ payload.conversation }}"})
     with django_capture_on_commit_callbacks(execute=True):
         events.emit(agent_events.CONVERSATION_REPLIED,
-                    {"agent": agent.pk, "conversation": 1, "channel": "api"},
+                    {**REPLY, "agent": agent.pk, "conversation": 1, "channel": "api"},
                     workspace_id=agent.workspace_id)
         events.emit(agent_events.CONVERSATION_REPLIED,
-                    {"agent": other.pk, "conversation": 2, "channel": "event"},
+                    {**REPLY, "agent": other.pk, "conversation": 2, "channel": "event"},
                     workspace_id=agent.workspace_id)
     # Only the other agent reviews the first agent's API conversation.
     assert [c.agent_id for c in Conversation.objects.all()] == [other.pk]
@@ -235,9 +243,9 @@ def test_an_event_trigger_of_an_agent_that_is_not_ready_does_not_fire(
     triggers.trigger_create(agent=agent, kind=Kind.EVENT,
                             config={"event": FAILED, "message": "x"})
     with django_capture_on_commit_callbacks(execute=True):
-        events.emit(FAILED, {"workflow": 1}, workspace_id=agent.workspace_id)
+        events.emit(FAILED, _failed(1), workspace_id=agent.workspace_id)
     assert Conversation.objects.count() == 1
     Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.PAUSED)
     with django_capture_on_commit_callbacks(execute=True):
-        events.emit(FAILED, {"workflow": 2}, workspace_id=agent.workspace_id)
+        events.emit(FAILED, _failed(2), workspace_id=agent.workspace_id)
     assert Conversation.objects.count() == 1 and len(queued) == 1

@@ -142,7 +142,7 @@ def test_a_report_run_that_succeeds_or_fails_is_announced(
     with django_capture_on_commit_callbacks(execute=True):
         failed, _ = runs.run_create(definition, trigger=ReportRun.Trigger.MANUAL)
         runs.run_execute(failed.pk)
-    announced = _named(received, "reports.")
+    announced = _named(received, "reports.run.")
     assert [(e.name, e.payload["run"]) for e in announced] == [
         ("reports.run.succeeded", run.pk), ("reports.run.failed", failed.pk)]
     assert announced[0].payload["slot"] == slot.isoformat()

@@ -98,6 +98,14 @@ def test_calls_after_now_do_not_count():
     assert services.score(contact, now=NOW).score == Decimal("0.00")
 
 
+def _ended(made: Call) -> dict:
+    """The crm.call.ended payload of ``made``, as crm.services.calls sends it."""
+    return {"call": made.pk, "contact": made.contact_id, "agent": made.agent_id,
+            "campaign": made.campaign_id, "status": made.status,
+            "direction": made.direction, "duration_seconds": made.duration_seconds,
+            "credits_charged": "0", "cost": "0", "outcome": made.outcome}
+
+
 def test_an_ended_call_and_a_conversion_score_the_contact_again(
         django_capture_on_commit_callbacks):
     contact = ContactFactory()
@@ -105,15 +113,15 @@ def test_an_ended_call_and_a_conversion_score_the_contact_again(
     lead_events.connect()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            events.emit(crm_events.CALL_COMPLETED, {"call": made.pk, "contact": contact.pk},
+            events.emit(crm_events.CALL_COMPLETED, _ended(made),
                         workspace_id=contact.workspace_id)
-            events.emit(crm_events.CALL_ENDED, {"call": made.pk, "contact": contact.pk},
-                        workspace_id=contact.workspace_id)
+            events.emit(crm_events.CALL_ENDED, _ended(made), workspace_id=contact.workspace_id)
         assert LeadScore.objects.filter(contact=contact).count() == 1   # not twice
-        CustomerFactory(workspace=contact.workspace, contact=contact)
+        customer = CustomerFactory(workspace=contact.workspace, contact=contact)
         with django_capture_on_commit_callbacks(execute=True):
-            events.emit(crm_events.CONTACT_CONVERTED, {"contact": contact.pk},
-                        workspace_id=contact.workspace_id)
+            events.emit(crm_events.CONTACT_CONVERTED,
+                        {"contact": contact.pk, "customer": customer.pk, "value": 0,
+                         "currency": "USD"}, workspace_id=contact.workspace_id)
     finally:
         events.unsubscribe(lead_events.handle)
     assert services.current(contact).grade == "A"
@@ -139,7 +147,7 @@ def test_a_call_never_placed_counts_for_nothing_and_scores_nobody(
     lead_events.connect()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            events.emit(crm_events.CALL_ENDED, {"call": refused.pk, "contact": contact.pk},
+            events.emit(crm_events.CALL_ENDED, _ended(refused),
                         workspace_id=contact.workspace_id)
     finally:
         events.unsubscribe(lead_events.handle)

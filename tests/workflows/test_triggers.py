@@ -160,9 +160,18 @@ def test_a_workflow_that_cannot_run_skips_the_tick():
 # --- event triggers --------------------------------------------------------------------------
 
 
+#: Payloads as their apps send them (the test settings check them against the schemas).
+RUN = {"run": 1, "definition": 1, "definition_name": "Sales", "kind": "regional_sales",
+       "trigger": "schedule", "status": "succeeded", "slot": None, "row_count": 0}
+
+
 def _report_done(workspace_id, **payload):
-    return events.emit(REPORT_DONE, {"run": 1, "kind": "regional_sales", **payload},
-                       workspace_id=workspace_id)
+    return events.emit(REPORT_DONE, {**RUN, **payload}, workspace_id=workspace_id)
+
+
+def _succeeded(workflow_id: int, execution_id: int) -> dict:
+    return {"execution": execution_id, "workflow": workflow_id, "version": 1,
+            "trace_id": "0" * 32, "output": None}
 
 
 def test_an_event_after_commit_starts_an_execution_with_its_payload(
@@ -174,8 +183,7 @@ def test_an_event_after_commit_starts_an_execution_with_its_payload(
         assert not Execution.objects.exists()  # not before the commit
     execution = Execution.objects.get()
     assert (execution.trigger_id, execution.source, execution.input) == \
-        (trigger.pk, Execution.Source.EVENT, {"run": 1, "kind": "regional_sales",
-                                              "row_count": 12})
+        (trigger.pk, Execution.Source.EVENT, {**RUN, "row_count": 12})
     assert execution.idempotency_key == f"event:{event.id}"
     events.dispatch(event)  # the same event again (a retry): no second execution
     assert Execution.objects.count() == 1
@@ -249,10 +257,8 @@ def test_a_workflow_is_not_restarted_by_its_own_outcome(
     triggers.trigger_create(workflow=workflow, kind=Kind.EVENT, config={"event": done})
     upstream = WorkflowFactory(workspace=workflow.workspace)
     with django_capture_on_commit_callbacks(execute=True):
-        events.emit(done, {"workflow": workflow.pk, "execution": 1},
-                    workspace_id=workflow.workspace_id)
+        events.emit(done, _succeeded(workflow.pk, 1), workspace_id=workflow.workspace_id)
     assert not Execution.objects.exists()  # its own success: no loop
     with django_capture_on_commit_callbacks(execute=True):
-        events.emit(done, {"workflow": upstream.pk, "execution": 2},
-                    workspace_id=workflow.workspace_id)
-    assert Execution.objects.get().input == {"workflow": upstream.pk, "execution": 2}
+        events.emit(done, _succeeded(upstream.pk, 2), workspace_id=workflow.workspace_id)
+    assert Execution.objects.get().input == _succeeded(upstream.pk, 2)
