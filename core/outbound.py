@@ -25,10 +25,12 @@ What it does, and why:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json as jsonlib
 import re
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -247,6 +249,15 @@ def check_url(url: str, *, allowed_hosts=(), setting: str = "") -> None:
 # --- requesting ----------------------------------------------------------------------------
 
 
+@functools.cache
+def _default_tls() -> ssl.SSLContext:
+    """One TLS context per process with httpx's trust store (certifi): building one loads
+    the CA bundle, tens of milliseconds every request would otherwise pay."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def request(method: str, url: str, *, allowed_hosts=(), timeout: float, max_bytes: int,
             max_redirects: int = 0, setting: str = "", verify=True,
             **httpx_kwargs) -> OutboundResponse:
@@ -260,6 +271,8 @@ def request(method: str, url: str, *, allowed_hosts=(), timeout: float, max_byte
     """
     deadline = time.monotonic() + timeout
     auth = httpx_kwargs.pop("auth", None)
+    if verify is True:
+        verify = _default_tls()
     with httpx.Client(trust_env=False, follow_redirects=False, verify=verify,
                       timeout=httpx.Timeout(timeout)) as client:
         for hop in range(max_redirects + 1):

@@ -11,11 +11,9 @@ against their clock.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import random
-import ssl
 import time
 from datetime import datetime, timedelta
 
@@ -109,15 +107,6 @@ def retry_delay(attempts_made: int) -> float | None:
     return max(0.0, delay * (1 + random.uniform(-jitter, jitter))) if jitter else delay
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process (httpx's own default trust store): building it loads the
-    CA bundle, ~10-100 ms that each request would otherwise pay."""
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 # --- one attempt ----------------------------------------------------------------------------
 
 
@@ -158,7 +147,7 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> WebhookAttempt 
             "POST", endpoint.url, content=body.encode(), headers=headers,
             allowed_hosts=conf.get("WEBHOOKS_ALLOWED_HOSTS"), setting="WEBHOOKS_ALLOWED_HOSTS",
             timeout=float(conf.get("WEBHOOKS_TIMEOUT")),
-            max_bytes=int(conf.get("WEBHOOKS_MAX_RESPONSE_BYTES")), verify=_tls())
+            max_bytes=int(conf.get("WEBHOOKS_MAX_RESPONSE_BYTES")))
     except outbound.OutboundError as exc:
         error, retryable = exc.message, exc.retryable
     duration_ms = int((time.perf_counter() - started) * 1000)
