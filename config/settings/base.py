@@ -282,6 +282,12 @@ SPECTACULAR_SETTINGS = {
         # How a marketplace purchase is paid, named apart from a lead score's method (crm).
         "PurchaseMethodEnum": "marketplace.models.ComponentPurchase.Method",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        # Product analytics' choices, named apart from billing's and the agents' fields.
+        "MetricKindEnum": "analytics.models.Metric.Kind",
+        "WidgetIntervalEnum": "analytics.models.DashboardWidget.Interval",
+        "ExportFormatEnum": "analytics.models.Export.Format",
+        "ExportStatusEnum": "analytics.models.Export.Status",
+        "VariablesFormatEnum": "accounts.services.variables.FORMATS",
         "UserStatusEnum": "accounts.models.User.Status",
         "WorkspaceStatusEnum": "workspaces.models.Workspace.Status",
         "InvitationStatusEnum": "workspaces.models.Invitation.Status",
