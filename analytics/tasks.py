@@ -27,4 +27,5 @@ def reap_import_jobs() -> dict:
     return import_jobs_reap()
 
 
-from . import tasks_events  # noqa: E402, F401  (partitions ahead, retention)
+# Exports and rollups; month partitions ahead and retention.
+from . import tasks_dashboards, tasks_events  # noqa: E402, F401

@@ -119,6 +119,10 @@ def _export_upload_to(instance, filename: str) -> str:
 class Export(WorkspaceScoped, TimestampedModel):
     """Events matching a filter written to a CSV or Parquet file on the worker."""
 
+    # An export is a job: asked for, read, removed; changing one after the fact means
+    # nothing (ask for another).
+    api_operations = ("list", "retrieve", "create", "delete")
+
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         PARQUET = "parquet", "Parquet"

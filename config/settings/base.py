@@ -469,6 +469,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.events.prune",
         "schedule": 24 * 60 * 60,
     },
+    # Analytics: yesterday's and today's rollups (people per day, business figures, insights).
+    "analytics-rollup-recent": {
+        "task": "analytics.rollups.recent",
+        "schedule": 24 * 60 * 60,
+    },
     # Webhooks: retries that came due (sooner ones are queued with a countdown).
     "webhooks-deliver-due": {
         "task": "webhooks.deliver_due",
