@@ -9,9 +9,10 @@ class WorkflowsConfig(AppConfig):
         # Triggers (H4): register this app's events, subscribe event triggers, clean up
         # beat entries, and register the schedule task with every worker.
         from . import billing_gauges, events, trigger_tasks  # noqa: F401  (+ plan-limit gauges)
-        from .services import triggers
+        from .services import templates, triggers
 
         events.register()
+        templates.register_events()  # workflows.template.installed
         triggers.connect()
 
         # Definitions (H3): the node catalogue tables mirror the code registry after migrate.

@@ -127,6 +127,15 @@ from .webhooks import (
     WebhookEndpointFactory,
     WebhookMessageFactory,
 )
+from .workflow_templates import (
+    NodeRatingFactory,
+    NodeTemplateFactory,
+    TemplateCollectionFactory,
+    TemplateFavoriteFactory,
+    TemplateInstallationFactory,
+    TemplateReviewFactory,
+    WorkflowTemplateFactory,
+)
 from .workflows import (
     ConnectionFactory,
     DeploymentFactory,
@@ -252,6 +261,8 @@ __all__ = [
     "NodeCategoryFactory",
     "NodeExecutionFactory",
     "NodeFactory",
+    "NodeRatingFactory",
+    "NodeTemplateFactory",
     "NodeTypeFactory",
     "PaymentCustomerFactory",
     "PaymentMethodFactory",
@@ -280,6 +291,10 @@ __all__ = [
     "TOTPDeviceFactory",
     "TagFactory",
     "TaskResultFactory",
+    "TemplateCollectionFactory",
+    "TemplateFavoriteFactory",
+    "TemplateInstallationFactory",
+    "TemplateReviewFactory",
     "TestClockFactory",
     "TranscriptFactory",
     "TriggerFactory",
@@ -295,6 +310,7 @@ __all__ = [
     "WebhookMessageFactory",
     "WorkflowFactory",
     "WorkflowShareFactory",
+    "WorkflowTemplateFactory",
     "WorkflowVersionFactory",
     "WorkspaceFactory",
     "WorkspaceFeatureFactory",

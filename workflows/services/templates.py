@@ -78,14 +78,10 @@ TEMPLATE_INSTALLED_SCHEMA = {
 
 
 def register_events() -> None:
-    """Declare the event this module emits (idempotent; also called at import, below,
-    so the service can never emit it unregistered)."""
+    """Declare the event this module emits (idempotent; ``WorkflowsConfig.ready``)."""
     events.register(TEMPLATE_INSTALLED, version=1, schema=TEMPLATE_INSTALLED_SCHEMA,
                     description="A workflow template was installed into the workspace as "
                                 "a new draft workflow (credential names only).")
-
-
-register_events()
 
 
 def _user(by):
