@@ -9,15 +9,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import UserVariable
 from accounts.services import variables
 from core.api.errors import ApiError
-from core.api.permissions import UserCredentialsRequired
 from core.api.serializers import BaseModelSerializer
-from core.api.viewsets import ModelViewSet
+from core.api.viewsets import OwnRowsModelViewSet
 
 
 class UserVariableSerializer(BaseModelSerializer):
@@ -60,39 +58,23 @@ def _as_api_error(exc: DjangoValidationError) -> ApiError:
                     errors=errors)
 
 
-class UserVariableViewSet(ModelViewSet):
+class UserVariableViewSet(OwnRowsModelViewSet):
     """Your variables, read by your workflow runs as ``{{ vars.NAME }}``."""
 
     queryset = UserVariable.objects.all()
     serializer_class = UserVariableSerializer
-    permission_classes = [UserCredentialsRequired]
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        user = getattr(self.request, "user", None)
-        if getattr(self, "swagger_fake_view", False) or user is None or \
-                not user.is_authenticated:
-            return queryset.none()
-        if user.has_perm("accounts.view_uservariable"):
-            return queryset
-        return queryset.filter(user=user)
-
-    def _require(self, variable, perm: str) -> None:
-        user = self.request.user
-        if variable.user_id != user.pk and not user.has_perm(f"accounts.{perm}_uservariable"):
-            raise PermissionDenied("Only its owner (or staff allowed to) may do this.")
 
     def perform_create(self, serializer):
         serializer.instance = variables.variable_create(user=self.request.user,
                                                         **serializer.validated_data)
 
     def perform_update(self, serializer):
-        self._require(serializer.instance, "change")
+        self.require_owner(serializer.instance, "change")
         serializer.instance = variables.variable_update(variable=serializer.instance,
                                                         **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        self._require(instance, "delete")
+        self.require_owner(instance, "delete")
         variables.variable_delete(variable=instance)
 
     @extend_schema(request=None, responses={200: VariableValueSerializer},
@@ -100,7 +82,7 @@ class UserVariableViewSet(ModelViewSet):
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         variable = self.get_object()
-        self._require(variable, "change")
+        self.require_owner(variable, "change")
         value = variables.variable_reveal(variable=variable)
         return Response({"value": value}, headers={"Cache-Control": "no-store"})
 

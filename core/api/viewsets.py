@@ -18,6 +18,7 @@ from .permissions import (
     ModelPermissions,
     PublicReadPermission,
     TenantPermission,
+    UserCredentialsRequired,
 )
 
 
@@ -120,6 +121,35 @@ class PublicReadModelViewSet(ModelViewSet):
     """Global rows staff manage and every signed-in caller reads (``public_read = True``)."""
 
     permission_classes = [PublicReadPermission]
+
+
+class OwnRowsModelViewSet(ModelViewSet):
+    """Rows a signed-in user owns (``owner_field``, e.g. their variables or ratings): each
+    user sees and changes their own; staff with the model's view permission see everyone's,
+    and change or delete another's only with that permission.  Writes call the app's
+    service from ``perform_*`` after ``require_owner``."""
+
+    permission_classes = [UserCredentialsRequired]
+    owner_field = "user"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        user = getattr(self.request, "user", None)
+        if getattr(self, "swagger_fake_view", False) or user is None or \
+                not user.is_authenticated:
+            return queryset.none()
+        opts = queryset.model._meta
+        if user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            return queryset
+        return queryset.filter(**{self.owner_field: user})
+
+    def require_owner(self, obj, action: str) -> None:
+        """Refuse ``action`` ("change", "delete") on another user's row without permission."""
+        user = self.request.user
+        opts = obj._meta
+        if getattr(obj, f"{self.owner_field}_id") != user.pk and \
+                not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+            raise PermissionDenied("Only its owner (or staff allowed to) may do this.")
 
 
 #: For resources offering a declared subset of operations (compose DRF mixins).

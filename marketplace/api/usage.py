@@ -10,14 +10,16 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from core import tenancy
-from core.api.permissions import UserCredentialsRequired
 from core.api.routers import router
 from core.api.schema import ErrorSerializer
-from core.api.viewsets import ModelViewSet, ScopedGenericViewSet, ScopedReadOnlyModelViewSet
+from core.api.viewsets import (
+    OwnRowsModelViewSet,
+    ScopedGenericViewSet,
+    ScopedReadOnlyModelViewSet,
+)
 from core.context import request_user
 
 from .. import models as m
@@ -29,39 +31,23 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-class ComponentRatingViewSet(ModelViewSet):
+class ComponentRatingViewSet(OwnRowsModelViewSet):
     """Your ratings (1 to 5, one per component); the component shows the average."""
 
     queryset = m.ComponentRating.objects.all()
     serializer_class = s.ComponentRatingSerializer
-    permission_classes = [UserCredentialsRequired]
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        user = getattr(self.request, "user", None)
-        if getattr(self, "swagger_fake_view", False) or user is None or \
-                not user.is_authenticated:
-            return queryset.none()
-        if user.has_perm("marketplace.view_componentrating"):
-            return queryset
-        return queryset.filter(user=user)
-
-    def _require(self, rating, perm: str) -> None:
-        user = self.request.user
-        if rating.user_id != user.pk and not user.has_perm(f"marketplace.{perm}_componentrating"):
-            raise PermissionDenied("Only its author (or staff allowed to) may do this.")
 
     def perform_create(self, serializer):
         serializer.instance = ratings.rating_create(user=self.request.user,
                                                     **serializer.validated_data)
 
     def perform_update(self, serializer):
-        self._require(serializer.instance, "change")
+        self.require_owner(serializer.instance, "change")
         serializer.instance = ratings.rating_update(serializer.instance,
                                                     **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        self._require(instance, "delete")
+        self.require_owner(instance, "delete")
         ratings.rating_delete(instance)
 
 
