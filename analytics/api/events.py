@@ -11,8 +11,6 @@ a signed-in user (token or session).  ``analytics/events/`` lists and shows even
 
 from __future__ import annotations
 
-import orjson
-from django.http.request import RawPostDataException
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -21,7 +19,7 @@ from rest_framework.views import APIView
 
 from core import tenancy
 from core.api.errors import ApiError
-from core.api.parsers import parse_json
+from core.api.parsers import fast_json_body
 from core.api.permissions import TenantPermission
 from core.api.routers import router
 from core.api.schema import ErrorSerializer
@@ -126,7 +124,7 @@ class CaptureView(APIView):
                    responses=_ERRORS,
                    description="Stores one product event (idempotent by `uuid`).")
     def post(self, request):
-        body = json_body(request)
+        body = fast_json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "invalid", "The body must be a JSON object (an event).",
                            errors={"non_field_errors": ["A JSON object is expected."]})
@@ -151,7 +149,7 @@ class BatchView(APIView):
                                "repeated in the batch, is stored once and counted in "
                                "`duplicates`.")
     def post(self, request):
-        body = json_body(request)
+        body = fast_json_body(request)
         if not isinstance(body, dict) or "batch" not in body:
             raise ApiError(400, "invalid", 'The body must be {"batch": [...]}.',
                            errors={"batch": ["This field is required."]})
@@ -190,26 +188,6 @@ def _workspace(request, wanted) -> Workspace:
         message = f"No workspace with id {wanted} of yours."
         raise ApiError(400, "invalid", message, errors={"workspace": [message]})
     return workspace
-
-
-def json_body(request):
-    """The body decoded by orjson (several times faster than the kernel's parser on a
-    1,000-event batch).  orjson refuses lone surrogates and nesting past 1,024 itself; a
-    body it refuses gets the kernel's answer (``too_deep``, ``invalid_text``,
-    ``invalid_json``); properties are held to a depth bound by the validation."""
-    media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return request.data  # forms and the rest: DRF's parsers (or its 415)
-    try:
-        body = request.body  # over DATA_UPLOAD_MAX_MEMORY_SIZE: RequestDataTooBig, a 413
-    except RawPostDataException:  # already read (a CSRF check of a session's form post)
-        return request.data
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        parse_json(body)  # the kernel's own refusal (too_deep, invalid_text, invalid_json)
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.",
-                       errors={"body": [str(exc)[:200]]}) from None
 
 
 router.register("analytics/events", EventViewSet)
