@@ -1,32 +1,12 @@
 """Write (or ``--check``) ``docs/data-dictionary.md`` from the models."""
 
-from pathlib import Path
-
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-
 from core.datadict import render
+from core.management.generated_doc import GeneratedDocCommand
 
-DEFAULT_PATH = Path(settings.BASE_DIR) / "docs" / "data-dictionary.md"
 
-
-class Command(BaseCommand):
+class Command(GeneratedDocCommand):
     help = "Generate the data dictionary with an ER diagram; --check fails if it is stale."
+    default_path = "docs/data-dictionary.md"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--output", default=str(DEFAULT_PATH))
-        parser.add_argument("--check", action="store_true",
-                            help="Do not write; exit non-zero if the file differs.")
-
-    def handle(self, *args, output: str, check: bool, **options):
-        path = Path(output)
-        text = render()
-        if check:
-            current = path.read_text() if path.exists() else ""
-            if current != text:
-                raise CommandError(f"{path} is stale: run `python manage.py datadict`.")
-            self.stdout.write(f"{path} is up to date.")
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        self.stdout.write(f"Wrote {path}.")
+    def render(self) -> str:
+        return render()
