@@ -2,48 +2,29 @@
 (CallDailyMetric, by default), the user KPIs (UserDailyKpi, ``--table user-kpis``) or
 both (``--table all``)."""
 
-from datetime import date, timedelta
-
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.core.management.base import CommandError
 
 from core.api.errors import ApiError
 from crm.services import rollups
-from workspaces.models import Workspace
+from workspaces.management.day_range import DayRangeCommand
 
 _CALLS = ("calls", rollups.rollup)
 _USER_KPIS = ("user KPIs", rollups.rollup_user_kpis)
 TABLES = {"calls": [_CALLS], "user-kpis": [_USER_KPIS], "all": [_CALLS, _USER_KPIS]}
 
 
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD).") from exc
-
-
-class Command(BaseCommand):
+class Command(DayRangeCommand):
     help = ("Recompute the daily call rollups (per workspace, UTC day and agent) and/or the "
             "user KPIs (per CRM user) from the calls, customers and follow-ups; running it "
             "again over the same days changes nothing.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="start", help="First UTC day (default: yesterday).")
-        parser.add_argument("--to", dest="end", help="Last UTC day (default: --from).")
-        parser.add_argument("--workspace", default="", help="Workspace slug (default: all).")
+        super().add_arguments(parser)
         parser.add_argument("--table", choices=sorted(TABLES), default="calls",
                             help="calls (default), user-kpis, or all.")
 
     def handle(self, *args, start, end, workspace, table, **options):
-        first = _day(start) if start else timezone.now().date() - timedelta(days=1)
-        last = _day(end) if end else first
-        workspace_id = None
-        if workspace:
-            workspace_id = (Workspace.objects.filter(slug=workspace)
-                            .values_list("pk", flat=True).first())
-            if workspace_id is None:
-                raise CommandError(f"No workspace with slug {workspace!r}.")
+        first, last, workspace_id = self.day_range(start, end, workspace)
         for name, run in TABLES[table]:
             try:
                 stats = run(first, last, workspace_id=workspace_id)
