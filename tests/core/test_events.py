@@ -30,32 +30,35 @@ def received():
 @pytest.mark.django_db
 def test_an_event_in_a_transaction_is_dispatched_when_it_commits(
         received, django_capture_on_commit_callbacks):
+    # A real workspace: analytics stores every domain event as a product event of it.
+    workspace = WorkspaceFactory()
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        event = events.emit(HAPPENED, {"count": 3}, workspace_id=7)
+        event = events.emit(HAPPENED, {"count": 3}, workspace_id=workspace.pk)
         assert received == []  # not before the change is committed
     assert received == [event]
     assert (event.name, event.version, event.workspace_id, event.payload) == \
-        (HAPPENED, 2, 7, {"count": 3})
+        (HAPPENED, 2, workspace.pk, {"count": 3})
     assert len(event.id) == 32 and event.as_dict()["payload"] == {"count": 3}
 
 
 @pytest.mark.django_db
 def test_a_rolled_back_change_announces_nothing(received, django_capture_on_commit_callbacks):
+    workspace = WorkspaceFactory()
     with django_capture_on_commit_callbacks(execute=True):
         try:
             with transaction.atomic():
-                events.emit(HAPPENED, {"count": 1}, workspace_id=7)
+                events.emit(HAPPENED, {"count": 1}, workspace_id=workspace.pk)
                 raise RuntimeError("the change failed")
         except RuntimeError:
             pass
         with transaction.atomic():
-            kept = events.emit(HAPPENED, {"count": 2}, workspace_id=7)
+            kept = events.emit(HAPPENED, {"count": 2}, workspace_id=workspace.pk)
     assert received == [kept]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_an_event_is_dispatched_at_once(received):
-    event = events.emit(HAPPENED, {}, workspace_id=1)
+    event = events.emit(HAPPENED, {}, workspace_id=WorkspaceFactory().pk)
     assert received == [event]
 
 
