@@ -34,6 +34,9 @@ def configure_environment() -> None:
     # The throttle still runs on every request; it just must not answer 429 here.
     os.environ["API_THROTTLE_USER"] = "1000000/min"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The vault (webhook signing secrets, agents' keys) refuses to run without a key ring
+    # outside DEBUG; the benchmark's own, for its throwaway database.
+    os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "UuGR7ZSnWfYGCriWSKagFdv8wlC8OLLNmDM2fSy4GVk=")
 
 
 def standalone(run, label: str) -> int:
