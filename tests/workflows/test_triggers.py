@@ -251,6 +251,22 @@ def test_a_webhook_secret_is_shown_once_stored_encrypted_and_rotated(workflow):
         triggers.trigger_set_secret(manual)
 
 
+def test_rotate_secrets_reencrypts_webhook_trigger_secrets(workflow, settings):
+    import io
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    secret = triggers.trigger_create(workflow=workflow, kind=Kind.WEBHOOK).new_secret
+    new_key = Fernet.generate_key().decode()
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key, *settings.SECRETS_ENCRYPTION_KEYS]
+    out = io.StringIO()
+    call_command("rotate_secrets", stdout=out)
+    assert "Re-encrypted 1 workflow webhook trigger secret(s)." in out.getvalue()
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key]  # the old keys are gone
+    assert decrypt(Trigger.objects.get().secret_ciphertext) == secret
+
+
 def test_a_workflow_is_not_restarted_by_its_own_outcome(
         workflow, django_capture_on_commit_callbacks):
     done = "workflows.execution.succeeded"

@@ -36,6 +36,7 @@ from billing import entitlements
 from core import beat, cron, events, webhooks
 from core.api.errors import ApiError
 from core.api.parsers import parse_json
+from workspaces.services import vault
 from workspaces.services.vault import decrypt, encrypt
 
 from ..models import Execution, Trigger, Workflow
@@ -206,6 +207,19 @@ def trigger_set_secret(trigger: Trigger, value: str | None = None) -> str:
     return value
 
 
+def trigger_secrets_reencrypt() -> int:
+    """Re-encrypt every webhook trigger's secret under the vault's newest key
+    (``rotate_secrets``); returns how many were rewritten."""
+    done = 0
+    with transaction.atomic():
+        for trigger in (Trigger.objects.select_for_update().exclude(secret_ciphertext="")
+                        .only("pk", "secret_ciphertext")):
+            trigger.secret_ciphertext = encrypt(decrypt(trigger.secret_ciphertext))
+            trigger.save(update_fields=["secret_ciphertext"])
+            done += 1
+    return done
+
+
 # --- firing ---------------------------------------------------------------------------------
 
 
@@ -357,8 +371,9 @@ def webhook_receive(*, token: str, body: bytes, headers: Mapping) -> Execution:
 
 def connect() -> None:
     """Wire triggers into the process (``WorkflowsConfig.ready``): event handler, cleanup,
-    beat tick stamping."""
+    beat tick stamping, webhook secrets in the vault's key rotation."""
     events.subscribe(on_event)
+    vault.register_reencryptor("workflow webhook trigger secret", trigger_secrets_reencrypt)
     post_delete.connect(beat.drop_owned_entry, sender=Trigger,
                         dispatch_uid="workflows-trigger-unschedule")
     beat.stamp_ticks(FIRE_TASK)
