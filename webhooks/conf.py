@@ -26,6 +26,8 @@ DEFAULTS = {
     "WEBHOOKS_LOG_BODY_CHARS": 4096,
     # Deliveries the beat task sends per run, at most.
     "WEBHOOKS_DUE_BATCH": 1000,
+    # Days a message, its deliveries and their attempt log are kept once none is open.
+    "WEBHOOKS_LOG_RETENTION_DAYS": 30,
 }
 
 

@@ -21,3 +21,11 @@ def deliver_due() -> int:
     from .services import delivery
 
     return delivery.deliver_due()
+
+
+@shared_task(name="webhooks.prune_log", acks_late=True, ignore_result=True)
+def prune_log() -> int:
+    """Beat, daily: finished messages past WEBHOOKS_LOG_RETENTION_DAYS, with their log."""
+    from .services import retention
+
+    return retention.log_prune()

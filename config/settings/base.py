@@ -479,6 +479,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.deliver_due",
         "schedule": 30,
     },
+    "webhooks-prune-log": {
+        "task": "webhooks.prune_log",
+        "schedule": 24 * 60 * 60,
+    },
     "crm-rescore-leads": {
         "task": "crm.leads.rescore",
         "schedule": 24 * 60 * 60,
@@ -651,6 +655,8 @@ WEBHOOKS_ROTATION_GRACE_SECONDS = env.int("WEBHOOKS_ROTATION_GRACE_SECONDS", def
 WEBHOOKS_ETA_MAX_SECONDS = env.int("WEBHOOKS_ETA_MAX_SECONDS", default=300)
 WEBHOOKS_LOG_BODY_CHARS = env.int("WEBHOOKS_LOG_BODY_CHARS", default=4096)
 WEBHOOKS_DUE_BATCH = env.int("WEBHOOKS_DUE_BATCH", default=1000)
+# Days the delivery log (messages, deliveries, attempts) is kept once nothing is open.
+WEBHOOKS_LOG_RETENTION_DAYS = env.int("WEBHOOKS_LOG_RETENTION_DAYS", default=30)
 
 # --- CRM and voice calls -------------------------------------------------------------------
 # The voice platform (Bolna) places calls and reports them; its base URL passes the outbound
