@@ -9,7 +9,6 @@ from django.utils import timezone
 from tests.factories.webhooks import (
     WebhookAttemptFactory,
     WebhookDeliveryFactory,
-    WebhookMessageFactory,
 )
 from webhooks import tasks
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookMessage
