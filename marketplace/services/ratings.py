@@ -12,11 +12,10 @@ both, in id order, so two such moves cannot deadlock.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count
+
+from core.ratings import refresh_average
 
 from ..models import ComponentRating, MarketplaceComponent
 
@@ -29,12 +28,8 @@ def _lock(*component_ids: int) -> None:
 
 
 def _recompute(component_id: int) -> None:
-    figures = ComponentRating.objects.filter(component_id=component_id).aggregate(
-        average=Avg("score"), count=Count("id"))
-    average = Decimal(str(figures["average"] or 0)).quantize(Decimal("0.01"),
-                                                             rounding=ROUND_HALF_UP)
-    MarketplaceComponent.objects.filter(pk=component_id).update(
-        rating_average=average, rating_count=figures["count"])
+    refresh_average(MarketplaceComponent, component_id,
+                    ComponentRating.objects.filter(component_id=component_id), field="score")
 
 
 def _check(rating: ComponentRating) -> None:

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote, quote_plus
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F, Q
+from django.db.models import F, Q
 from jinja2 import TemplateError
 from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from core import events, tenancy
 from core.api.errors import ApiError
+from core.ratings import refresh_average
 
 from ..expressions import is_template
 from ..models import (
@@ -395,13 +395,6 @@ def favorite_delete(favorite: TemplateFavorite) -> None:
     favorite.delete()
 
 
-def _rating_refresh(model, pk: int, ratings) -> None:
-    """Recompute from the rows (the caller holds ``model``'s row lock)."""
-    totals = ratings.aggregate(average=Avg("rating"), count=Count("id"))
-    average = Decimal(str(totals["average"] or 0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    model.objects.filter(pk=pk).update(rating_average=average, rating_count=totals["count"])
-
-
 def _rate(model, rated_field: str, *, workspace, rated, user, rating, comment: str, what: str):
     _person(user)
     _require_reachable(rated, workspace.pk, rated_field)
@@ -411,7 +404,7 @@ def _rate(model, rated_field: str, *, workspace, rated, user, rating, comment: s
     row = model(workspace=workspace, user=user, rating=rating, comment=comment or "",
                 **{rated_field: rated})
     _save(row)
-    _rating_refresh(target, rated.pk, model.objects.filter(**{rated_field: rated}))
+    refresh_average(target, rated.pk, model.objects.filter(**{rated_field: rated}))
     return row
 
 
@@ -433,7 +426,7 @@ def _rerate(row, rated_field: str, fields: dict):
         setattr(row, name, value)
     _save(row)
     for rated_id in ids:
-        _rating_refresh(target, rated_id,
+        refresh_average(target, rated_id,
                         type(row).objects.filter(**{f"{rated_field}_id": rated_id}))
     return row
 
@@ -443,7 +436,7 @@ def _unrate(row, rated_field: str) -> None:
     rated_id = getattr(row, f"{rated_field}_id")
     target.objects.select_for_update().filter(pk=rated_id).first()
     row.delete()
-    _rating_refresh(target, rated_id, type(row).objects.filter(**{f"{rated_field}_id": rated_id}))
+    refresh_average(target, rated_id, type(row).objects.filter(**{f"{rated_field}_id": rated_id}))
 
 
 @transaction.atomic
